@@ -1,0 +1,217 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The vSphere session: login, logout and the translation of connection faults.
+
+Nothing here knows about ``AnsibleModule``: every failure is raised as :class:`VSphereError`, whose
+message is safe to show (the password is scrubbed from it), and the module layer turns it into
+``fail_json``. One client is one session; it can serve any number of objects (bulk runs log in once).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import socket
+import ssl
+
+try:
+    from pyVim.connect import SmartConnect, Disconnect
+    from pyVmomi import vim, vmodl
+
+    HAS_PYVMOMI = True
+    PYVMOMI_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised where pyVmomi is missing
+    HAS_PYVMOMI = False
+    PYVMOMI_IMPORT_ERROR = exc
+
+
+class VSphereError(Exception):
+    """The one error type of the collection's client layer.
+
+    ``kind`` says what went wrong (``login``, ``connection``, ``tls``, ``permission``, ``not_found``,
+    ``task``, ``timeout``, ``concurrent``, ``invalid``, ``fault``) so callers can react to a class of
+    failure without parsing messages. ``fault`` keeps the original vSphere fault when there was one.
+    """
+
+    def __init__(self, msg, kind="fault", fault=None):
+        super(VSphereError, self).__init__(msg)
+        self.msg = msg
+        self.kind = kind
+        self.fault = fault
+
+    def __str__(self):
+        return self.msg
+
+
+def _fault_text(fault):
+    """The most useful human text of a vSphere/vmodl fault."""
+    msg = getattr(fault, "msg", None)
+    if not msg:
+        messages = [m.message for m in (getattr(fault, "faultMessage", None) or []) if getattr(m, "message", None)]
+        msg = "; ".join(messages)
+    name = type(fault).__name__
+    if hasattr(fault, "_wsdlName"):
+        name = fault._wsdlName
+    return "%s: %s" % (name, msg) if msg else name
+
+
+def _permission_text(fault):
+    """Which privilege is missing on which object, as vSphere reported it."""
+    privilege = getattr(fault, "privilegeId", None)
+    obj = getattr(fault, "object", None)
+    parts = []
+    if privilege:
+        parts.append("privilege %s" % privilege)
+    if obj is not None:
+        parts.append("on %s" % getattr(obj, "_moId", obj))
+    return " ".join(parts) or _fault_text(fault)
+
+
+def fault_to_error(fault, what):
+    """Translate a vSphere fault raised while doing ``what`` into a :class:`VSphereError`."""
+    if HAS_PYVMOMI:
+        if isinstance(fault, vim.fault.NoPermission):
+            return VSphereError(
+                "Permission denied while %s: the user lacks %s. Grant the privilege to the user's role "
+                "on that object." % (what, _permission_text(fault)),
+                kind="permission", fault=fault,
+            )
+        if isinstance(fault, vim.fault.ConcurrentAccess):
+            return VSphereError(
+                "%s was refused because the object was changed by someone else meanwhile "
+                "(ConcurrentAccess); read it again and retry." % what[:1].upper() + what[1:],
+                kind="concurrent", fault=fault,
+            )
+        if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
+            return VSphereError(
+                "The object %s no longer exists (ManagedObjectNotFound) while %s."
+                % (getattr(getattr(fault, "obj", None), "_moId", "?"), what),
+                kind="not_found", fault=fault,
+            )
+    return VSphereError("vSphere refused %s: %s" % (what, _fault_text(fault)), kind="fault", fault=fault)
+
+
+class VSphereClient(object):
+    """One logged-in session on a vCenter Server or ESXi host.
+
+    Use as a context manager (or call :meth:`connect` / :meth:`close`). :attr:`content` is the
+    ServiceContent; :attr:`stub` builds managed-object references without a round trip.
+    """
+
+    def __init__(self, hostname, username, password, port=443, validate_certs=True,
+                 proxy_host=None, proxy_port=None, timeout=300):
+        self.hostname = hostname
+        self.username = username
+        self._password = password
+        self.port = port
+        self.validate_certs = validate_certs
+        self.proxy_host = proxy_host
+        self.proxy_port = proxy_port
+        self.timeout = timeout
+        self.si = None
+        self.content = None
+
+    # -- session ------------------------------------------------------------------------------
+    def _ssl_context(self):
+        if not self.validate_certs:
+            return None
+        cafile = os.environ.get("REQUESTS_CA_BUNDLE") or None
+        return ssl.create_default_context(cafile=cafile)
+
+    def _where(self):
+        return "%s:%s" % (self.hostname, self.port)
+
+    def scrub(self, text):
+        """Remove the password from ``text`` (belt and braces: no message should contain it)."""
+        text = str(text)
+        if self._password and len(self._password) >= 3:
+            text = text.replace(self._password, "********")
+        return text
+
+    def connect(self):
+        if not HAS_PYVMOMI:
+            raise VSphereError("The Python library pyVmomi is required: pip install pyVmomi", kind="dependency")
+        if not self.hostname:
+            raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
+        kwargs = dict(
+            host=self.hostname, port=self.port, user=self.username, pwd=self._password,
+            httpConnectionTimeout=self.timeout, connectionPoolTimeout=-1,
+        )
+        if self.validate_certs:
+            kwargs["sslContext"] = self._ssl_context()
+        else:
+            kwargs["disableSslCertValidation"] = True
+        if self.proxy_host:
+            kwargs["httpProxyHost"] = self.proxy_host
+            kwargs["httpProxyPort"] = self.proxy_port or 80
+        try:
+            self.si = SmartConnect(**kwargs)
+        except vim.fault.InvalidLogin:
+            raise VSphereError(
+                "Cannot log in to %s as %s: the user name or password is incorrect (or the account is "
+                "locked or expired)." % (self._where(), self.username), kind="login",
+            )
+        except vim.fault.NoPermission as fault:
+            raise fault_to_error(fault, "logging in to %s as %s" % (self._where(), self.username))
+        except ssl.SSLCertVerificationError as exc:
+            raise VSphereError(
+                "The TLS certificate of %s could not be verified (%s). Trust its certificate "
+                "authority by pointing REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at a PEM bundle, or set "
+                "validate_certs: false (VMWARE_VALIDATE_CERTS=false) for a test system."
+                % (self._where(), getattr(exc, "verify_message", None) or exc.reason), kind="tls",
+            )
+        except ssl.SSLError as exc:
+            raise VSphereError("TLS handshake with %s failed: %s" % (self._where(), exc), kind="tls")
+        except (socket.timeout, TimeoutError):
+            raise VSphereError(
+                "Connecting to %s timed out after %s seconds." % (self._where(), self.timeout),
+                kind="connection",
+            )
+        except (socket.gaierror, ConnectionError, OSError) as exc:
+            raise VSphereError(
+                "Cannot reach %s: %s. Check hostname and port (VMWARE_HOST, VMWARE_PORT) and that the "
+                "vSphere API answers there." % (self._where(), self.scrub(getattr(exc, "strerror", None) or exc)),
+                kind="connection",
+            )
+        except vmodl.MethodFault as fault:
+            raise VSphereError(
+                "Cannot log in to %s: %s" % (self._where(), self.scrub(_fault_text(fault))), kind="login",
+                fault=fault,
+            )
+        except Exception as exc:  # pyVmomi raises bare Exceptions for non-vSphere endpoints
+            raise VSphereError(
+                "Cannot connect to %s: %s" % (self._where(), self.scrub(exc)), kind="connection",
+            )
+        self.content = self.si.content
+        return self
+
+    def close(self):
+        """Log out. Filters and views created in the session die with it."""
+        if self.si is not None:
+            try:
+                Disconnect(self.si)
+            except Exception:  # the session may already be gone; logging out is best effort
+                pass
+            self.si = None
+            self.content = None
+
+    def __enter__(self):
+        return self.connect()
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    # -- helpers ------------------------------------------------------------------------------
+    @property
+    def stub(self):
+        return self.si._stub
+
+    def ref(self, vim_type, moid):
+        """A managed-object reference built locally: no round trip, existence checked on first read."""
+        return vim_type(moid, self.stub)
+
+    @property
+    def is_vcenter(self):
+        return self.content.about.apiType == "VirtualCenter"

@@ -1,0 +1,256 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Finding VMs and hosts without walking the inventory object by object.
+
+* by moid: a reference built locally, no request (existence is checked by the first read);
+* by uuid: one ``SearchIndex.FindAllByUuid`` request (BIOS UUID, then instance UUID);
+* by name: one PropertyCollector request that fetches only ``name`` and ``parent`` of the folders,
+  datacenters, compute resources and VMs or hosts, from which inventory paths are computed here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import (
+    inventory_traversal,
+    retrieve,
+)
+
+try:
+    from pyVmomi import vim, vmodl
+except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
+    pass
+
+
+class Entity(object):
+    """One inventory object seen by a name look-up."""
+
+    __slots__ = ("obj", "name", "parent", "kind")
+
+    def __init__(self, obj, name, parent, kind):
+        self.obj = obj
+        self.name = name
+        self.parent = parent
+        self.kind = kind
+
+    @property
+    def moid(self):
+        return self.obj._moId
+
+
+class InventoryIndex(object):
+    """Entities by moid, with inventory paths computed from the ``parent`` chain (pure logic)."""
+
+    def __init__(self, entities):
+        self.by_moid = dict((e.moid, e) for e in entities)
+
+    def chain(self, moid):
+        """The entities from the top (below the root folder) down to ``moid``."""
+        out = []
+        seen = set()
+        while moid and moid in self.by_moid and moid not in seen:
+            seen.add(moid)
+            entity = self.by_moid[moid]
+            out.append(entity)
+            moid = entity.parent
+        out.reverse()
+        # The root folder ("Datacenters") has no parent and is not part of user-facing paths.
+        if out and out[0].kind == "Folder" and out[0].parent is None:
+            out = out[1:]
+        return out
+
+    def path(self, moid):
+        """``/DC0/vm/prod/web01`` for a VM, ``/DC0/host/C0/esx1`` for a host."""
+        return "/" + "/".join(e.name for e in self.chain(moid))
+
+    def datacenter(self, moid):
+        for entity in reversed(self.chain(moid)):
+            if entity.kind == "Datacenter":
+                return entity
+        return None
+
+    def cluster(self, moid):
+        for entity in reversed(self.chain(moid)):
+            if entity.kind == "ClusterComputeResource":
+                return entity
+        return None
+
+    def folder_paths(self, moid):
+        """The forms a user may give for the VM folder holding ``moid``: the full path and the path
+        below the datacenter's VM folder (with and without the ``vm`` component)."""
+        chain = self.chain(moid)[:-1]
+        names = [e.name for e in chain]
+        forms = set(["/".join(names)])
+        for i, entity in enumerate(chain):
+            if entity.kind == "Datacenter":
+                below = names[i + 1:]
+                forms.add("/".join(below))
+                forms.add("/".join(below[1:]))
+        return forms
+
+    def of_kind(self, *kinds):
+        return [e for e in self.by_moid.values() if e.kind in kinds]
+
+
+def normalize_folder(folder):
+    """``/DC0/vm/prod/`` -> ``DC0/vm/prod``; empty components dropped."""
+    return "/".join(part for part in (folder or "").split("/") if part)
+
+
+def select_by_name(index, name, kinds, datacenter=None, folder=None):
+    """Entities of ``kinds`` named ``name``, narrowed by datacenter name and folder path.
+
+    Returns ``(matches, all_named)``: the narrowed matches and every entity of that name, so errors
+    can list the candidates that the narrowing excluded.
+    """
+    named = [e for e in index.of_kind(*kinds) if e.name == name]
+    matches = named
+    if datacenter:
+        matches = [e for e in matches if (index.datacenter(e.moid) or Entity(None, None, None, None)).name == datacenter]
+    if folder is not None:
+        wanted = normalize_folder(folder)
+        matches = [e for e in matches if wanted in index.folder_paths(e.moid)]
+    return matches, named
+
+
+def _narrowing(datacenter, folder):
+    parts = []
+    if datacenter:
+        parts.append("datacenter '%s'" % datacenter)
+    if folder is not None:
+        parts.append("folder '%s'" % folder)
+    return (" in " + " and ".join(parts)) if parts else ""
+
+
+def _read_index(client, kind):
+    if kind == "vm":
+        paths = {vim.Folder: ["name", "parent"], vim.Datacenter: ["name", "parent"],
+                 vim.VirtualApp: ["name", "parent", "parentFolder"],
+                 vim.VirtualMachine: ["name", "parent", "parentVApp"]}
+    else:
+        paths = {vim.Folder: ["name", "parent"], vim.Datacenter: ["name", "parent"],
+                 vim.ComputeResource: ["name", "parent"], vim.ClusterComputeResource: ["name", "parent"],
+                 vim.HostSystem: ["name", "parent"]}
+    results = retrieve(client.content, [client.content.rootFolder], paths,
+                       select=inventory_traversal(kind), what="searching the inventory by name")
+    entities = []
+    for props in results:
+        parent = props.get("parent") or props.get("parentVApp") or props.get("parentFolder")
+        entities.append(Entity(props.obj, props.get("name"), parent._moId if parent is not None else None,
+                               type(props.obj).__name__.split(".")[-1]))
+    return InventoryIndex(entities)
+
+
+def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
+    """The ``vim.VirtualMachine`` named by exactly one of ``moid``, ``uuid`` or ``name``."""
+    if moid:
+        return client.ref(vim.VirtualMachine, moid)
+    if uuid:
+        search = client.content.searchIndex
+        try:
+            found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=False)
+            if not found:
+                found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=True)
+        except vmodl.MethodFault as fault:
+            raise fault_to_error(fault, "searching a VM with UUID %s" % uuid)
+        if not found:
+            raise VSphereError("No virtual machine has the BIOS or instance UUID %s." % uuid, kind="not_found")
+        if len(found) > 1:
+            raise VSphereError(
+                "%d virtual machines have the UUID %s (%s): give the VM's moid instead."
+                % (len(found), uuid, ", ".join(sorted(vm._moId for vm in found))), kind="ambiguous",
+            )
+        return found[0]
+    if not name:
+        raise VSphereError("Name the VM with name, uuid or moid.", kind="invalid")
+    index = _read_index(client, "vm")
+    matches, named = select_by_name(index, name, ("VirtualMachine",), datacenter, folder)
+    if len(matches) == 1:
+        return matches[0].obj
+    if not matches:
+        msg = "No virtual machine named '%s' was found%s." % (name, _narrowing(datacenter, folder))
+        if named:
+            msg += " VMs with that name exist in: %s." % ", ".join(
+                sorted("%s (moid %s)" % (index.path(e.parent), e.moid) for e in named))
+        else:
+            msg += " Names are case-sensitive; check the name as shown in the vSphere Client."
+        raise VSphereError(msg, kind="not_found")
+    raise VSphereError(
+        "%d virtual machines are named '%s'%s, in: %s. Narrow the search with datacenter and folder, "
+        "or name the VM by uuid or moid."
+        % (len(matches), name, _narrowing(datacenter, folder),
+           ", ".join(sorted("%s (moid %s)" % (index.path(e.parent), e.moid) for e in matches))),
+        kind="ambiguous",
+    )
+
+
+class HostTarget(object):
+    """A host selected by :func:`find_hosts`, with where it sits in the inventory."""
+
+    __slots__ = ("obj", "name", "cluster", "datacenter", "path")
+
+    def __init__(self, obj, name, cluster, datacenter, path):
+        self.obj = obj
+        self.name = name
+        self.cluster = cluster
+        self.datacenter = datacenter
+        self.path = path
+
+    @property
+    def moid(self):
+        return self.obj._moId
+
+
+def find_hosts(client, names=None, cluster=None, datacenter=None, moids=None):
+    """Hosts selected by name(s), by cluster (optionally in a datacenter), by datacenter alone, or
+    by moid. Connected straight to an ESXi host with no selector, that host. One request."""
+    if moids:
+        return [HostTarget(client.ref(vim.HostSystem, m), None, None, None, None) for m in moids]
+    index = _read_index(client, "host")
+    hosts = index.of_kind("HostSystem")
+
+    def target(entity):
+        cl = index.cluster(entity.moid)
+        dc = index.datacenter(entity.moid)
+        return HostTarget(entity.obj, entity.name, cl.name if cl else None, dc.name if dc else None,
+                          index.path(entity.moid))
+
+    if datacenter:
+        known = set(e.name for e in index.of_kind("Datacenter"))
+        if datacenter not in known:
+            raise VSphereError("No datacenter named '%s' exists (datacenters: %s)."
+                               % (datacenter, ", ".join(sorted(known)) or "none"), kind="not_found")
+        hosts = [h for h in hosts if (index.datacenter(h.moid) or Entity(None, None, None, None)).name == datacenter]
+    if cluster:
+        clusters = [c for c in index.of_kind("ClusterComputeResource") if c.name == cluster
+                    and (not datacenter or index.datacenter(c.moid).name == datacenter)]
+        if not clusters:
+            raise VSphereError("No cluster named '%s' was found%s (clusters: %s)." % (
+                cluster, _narrowing(datacenter, None),
+                ", ".join(sorted(index.path(c.moid) for c in index.of_kind("ClusterComputeResource"))) or "none"),
+                kind="not_found")
+        if len(clusters) > 1:
+            raise VSphereError("%d clusters are named '%s' (%s): give the datacenter too." % (
+                len(clusters), cluster, ", ".join(sorted(index.path(c.moid) for c in clusters))), kind="ambiguous")
+        hosts = [h for h in hosts if index.cluster(h.moid) is clusters[0]]
+    if names:
+        wanted = list(names)
+        found = []
+        for host_name in wanted:
+            matches = [h for h in hosts if h.name == host_name]
+            if not matches:
+                raise VSphereError("No ESXi host named '%s' was found%s. Give the name as shown in the "
+                                   "vSphere Client (often the FQDN)." % (host_name, _narrowing(datacenter, None)),
+                                   kind="not_found")
+            if len(matches) > 1:
+                raise VSphereError("%d hosts are named '%s' (%s): give the datacenter too." % (
+                    len(matches), host_name, ", ".join(sorted(index.path(h.moid) for h in matches))),
+                    kind="ambiguous")
+            found.append(matches[0])
+        hosts = found
+    elif not (cluster or datacenter) and client.is_vcenter:
+        raise VSphereError("Name the hosts: esxi_hostname, cluster_name or datacenter.", kind="invalid")
+    return sorted((target(h) for h in hosts), key=lambda t: t.name)

@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bridge between ``AnsibleModule`` and the client layer.
+
+:func:`run` builds the module with the connection options, opens one session, calls the module's
+logic and turns every :class:`VSphereError` into ``fail_json`` with a clean message: no traceback,
+no password. The session is logged out whatever happens.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import base_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
+    HAS_PYVMOMI,
+    PYVMOMI_IMPORT_ERROR,
+    VSphereClient,
+    VSphereError,
+)
+
+
+def build_module(argument_spec, **kwargs):
+    """An ``AnsibleModule`` with the connection options added to ``argument_spec``."""
+    spec = base_argument_spec()
+    spec.update(argument_spec)
+    return AnsibleModule(argument_spec=spec, **kwargs)
+
+
+def client_from_params(params):
+    return VSphereClient(
+        hostname=params["hostname"], username=params["username"], password=params["password"],
+        port=params["port"], validate_certs=params["validate_certs"], proxy_host=params.get("proxy_host"),
+        proxy_port=params.get("proxy_port"), timeout=params.get("timeout") or 300,
+    )
+
+
+def run(module, logic):
+    """Run ``logic(module, client)``, which returns the result dict, and exit the module with it."""
+    if not HAS_PYVMOMI:
+        module.fail_json(msg=missing_required_lib("pyVmomi"), exception=str(PYVMOMI_IMPORT_ERROR))
+    client = client_from_params(module.params)
+    result = None
+    try:
+        client.connect()
+        result = logic(module, client)
+    except VSphereError as exc:
+        client.close()
+        failure = dict(msg=client.scrub(exc.msg), error_kind=exc.kind)
+        failure.update(getattr(exc, "result", None) or {})
+        module.fail_json(**failure)
+    finally:
+        client.close()
+    module.exit_json(**result)

@@ -1,0 +1,78 @@
+"""Pure logic of name look-ups: inventory paths, folder forms, narrowing."""
+import pytest
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import (
+    Entity,
+    InventoryIndex,
+    normalize_folder,
+    select_by_name,
+)
+
+
+class Ref(object):
+    def __init__(self, moid):
+        self._moId = moid
+
+
+def entity(moid, name, parent, kind):
+    return Entity(Ref(moid), name, parent, kind)
+
+
+@pytest.fixture
+def index():
+    return InventoryIndex([
+        entity("group-d1", "Datacenters", None, "Folder"),
+        entity("dc-1", "DC0", "group-d1", "Datacenter"),
+        entity("group-v1", "vm", "dc-1", "Folder"),
+        entity("group-v2", "prod", "group-v1", "Folder"),
+        entity("vm-1", "web01", "group-v2", "VirtualMachine"),
+        entity("vm-2", "web01", "group-v1", "VirtualMachine"),
+        entity("group-f", "emea", "group-d1", "Folder"),
+        entity("dc-2", "DC1", "group-f", "Datacenter"),
+        entity("group-v3", "vm", "dc-2", "Folder"),
+        entity("vm-3", "web01", "group-v3", "VirtualMachine"),
+        entity("vm-4", "db01", "group-v3", "VirtualMachine"),
+    ])
+
+
+def test_paths_skip_root_folder(index):
+    assert index.path("vm-1") == "/DC0/vm/prod/web01"
+    assert index.path("vm-3") == "/emea/DC1/vm/web01"
+    assert index.datacenter("vm-3").name == "DC1"
+
+
+def test_folder_forms(index):
+    assert index.folder_paths("vm-1") == {"DC0/vm/prod", "vm/prod", "prod"}
+    assert index.folder_paths("vm-2") == {"DC0/vm", "vm", ""}
+
+
+@pytest.mark.parametrize("datacenter,folder,expected", [
+    (None, None, {"vm-1", "vm-2", "vm-3"}),
+    ("DC0", None, {"vm-1", "vm-2"}),
+    ("DC1", None, {"vm-3"}),
+    (None, "/DC0/vm/prod/", {"vm-1"}),
+    (None, "prod", {"vm-1"}),
+    ("DC0", "vm", {"vm-2"}),
+    (None, "/emea/DC1/vm", {"vm-3"}),
+    ("DC0", "nothere", set()),
+    ("NoDC", None, set()),
+])
+def test_select_by_name(index, datacenter, folder, expected):
+    matches, named = select_by_name(index, "web01", ("VirtualMachine",), datacenter, folder)
+    assert set(e.moid for e in matches) == expected
+    assert len(named) == 3
+
+
+def test_select_by_name_is_exact_and_case_sensitive(index):
+    assert select_by_name(index, "WEB01", ("VirtualMachine",))[0] == []
+    assert [e.moid for e in select_by_name(index, "db01", ("VirtualMachine",))[0]] == ["vm-4"]
+
+
+def test_parent_cycle_does_not_hang():
+    idx = InventoryIndex([entity("a", "a", "b", "Folder"), entity("b", "b", "a", "Folder")])
+    assert idx.path("a") in ("/b/a", "/a/b", "/a", "/b")
+
+
+@pytest.mark.parametrize("given,expected", [("/DC0/vm/", "DC0/vm"), ("", ""), (None, ""), ("a//b", "a/b")])
+def test_normalize_folder(given, expected):
+    assert normalize_folder(given) == expected
