@@ -81,7 +81,7 @@ def fault_to_error(fault, what):
         if isinstance(fault, vim.fault.ConcurrentAccess):
             return VSphereError(
                 "%s was refused because the object was changed by someone else meanwhile "
-                "(ConcurrentAccess); read it again and retry." % what[:1].upper() + what[1:],
+                "(ConcurrentAccess); read it again and retry." % (what[:1].upper() + what[1:]),
                 kind="concurrent", fault=fault,
             )
         if isinstance(fault, vmodl.fault.ManagedObjectNotFound):
@@ -191,7 +191,15 @@ class VSphereClient(object):
         """Log out. Filters and views created in the session die with it."""
         if self.si is not None:
             try:
-                Disconnect(self.si)
+                if self.content is not None:
+                    # Logout through the content read at login: pyVim's Disconnect() would first
+                    # fetch the ServiceContent again (one more request per run).
+                    try:
+                        self.content.sessionManager.Logout()
+                    finally:
+                        self.si._stub.DropConnections()
+                else:
+                    Disconnect(self.si)
             except Exception:  # the session may already be gone; logging out is best effort
                 pass
             self.si = None
