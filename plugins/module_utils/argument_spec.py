@@ -48,3 +48,29 @@ VM_IDENTITY_MODULE_KWARGS = dict(
     required_one_of=[("name", "uuid", "moid")],
     mutually_exclusive=[("name", "uuid", "moid")],
 )
+
+
+_UUID_HEX = "0123456789abcdefABCDEF"
+
+
+def vm_identity_errors(params):
+    """Problems with the VM identity options that the argument spec cannot express (checked
+    before the first request)."""
+    errors = []
+    for option in ("name", "uuid", "moid", "datacenter", "folder"):
+        value = params.get(option)
+        if value is not None and not value.strip():
+            errors.append("%s must not be empty" % option)
+    uuid = params.get("uuid")
+    if uuid and uuid.strip():
+        digits = uuid.replace("-", "").replace(" ", "")
+        if len(digits) != 32 or any(c not in _UUID_HEX for c in digits):
+            errors.append("uuid '%s' is not a UUID: 32 hexadecimal digits, for example "
+                          "42165fa3-1b6e-1c0f-3c2a-a2e2b7b2e0a1" % uuid)
+    moid = params.get("moid")
+    if moid and (any(c.isspace() for c in moid) or len(moid) > 80):
+        errors.append("moid '%s' is not a managed object ID (for example vm-42)" % moid[:80])
+    name = params.get("name")
+    if name and len(name) > 80:
+        errors.append("name is %d characters long; vSphere VM names have at most 80" % len(name))
+    return errors

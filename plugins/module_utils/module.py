@@ -30,6 +30,12 @@ def build_module(argument_spec, **kwargs):
     return AnsibleModule(argument_spec=spec, **kwargs)
 
 
+def fail_on_errors(module, errors):
+    """Fail before the first request when validation found problems (one message, all of them)."""
+    if errors:
+        module.fail_json(msg="Invalid options: " + "; ".join(errors), errors=errors)
+
+
 def client_from_params(params):
     return VSphereClient(
         hostname=params["hostname"], username=params["username"], password=params["password"],

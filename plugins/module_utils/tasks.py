@@ -60,6 +60,50 @@ def _apply(outcome, obj_update):
                 values[change.name] = change.val
 
 
+def _wait(content, object_set, prop_set, outcome, is_done, timeout, what, destroy_filter=False):
+    """Create one filter, feed its updates to ``outcome`` until ``is_done(outcome)`` or timeout."""
+    pc_types = vmodl.query.PropertyCollector
+    collector = content.propertyCollector
+    deadline = time.monotonic() + timeout
+    try:
+        flt = collector.CreateFilter(pc_types.FilterSpec(objectSet=object_set, propSet=prop_set), partialUpdates=False)
+    except vmodl.MethodFault as fault:
+        raise fault_to_error(fault, "watching %s" % what)
+    try:
+        version = ""
+        first = True
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise VSphereError(
+                    "%s did not finish within %s seconds. It may still complete in vSphere: check the "
+                    "task list before retrying, or raise timeout." % (what[:1].upper() + what[1:], timeout),
+                    kind="timeout")
+            options = pc_types.WaitOptions(maxWaitSeconds=max(1, min(int(remaining), 60)))
+            try:
+                update = collector.WaitForUpdatesEx(version, options)
+            except vmodl.MethodFault as fault:
+                raise fault_to_error(fault, "waiting for %s" % what)
+            if update is not None:
+                version = update.version
+                for filter_update in update.filterSet or []:
+                    if filter_update.filter != flt:
+                        continue
+                    for obj_update in filter_update.objectSet or []:
+                        _apply(outcome, obj_update)
+            if is_done(outcome):
+                # The first update is one consistent snapshot: taken after the tasks had ended.
+                outcome.watched_after_completion = first and update is not None
+                return outcome
+            first = False
+    finally:
+        if destroy_filter:
+            try:
+                flt.DestroyPropertyFilter()
+            except vmodl.MethodFault:
+                pass
+
+
 def wait_for_tasks(content, tasks, timeout, watch=None, destroy_filter=False, what="the vSphere task"):
     """Wait until every task of ``tasks`` has ended, at most ``timeout`` seconds.
 
@@ -78,49 +122,25 @@ def wait_for_tasks(content, tasks, timeout, watch=None, destroy_filter=False, wh
     for obj, paths in watch:
         by_type.setdefault(type(obj), set()).update(paths)
     prop_set += [pc_types.PropertySpec(type=t, pathSet=sorted(p)) for t, p in by_type.items()]
-    collector = content.propertyCollector
-    outcome = TaskOutcome()
-    pending = set(t._moId for t in tasks)
-    deadline = time.monotonic() + timeout
-    try:
-        flt = collector.CreateFilter(pc_types.FilterSpec(objectSet=object_set, propSet=prop_set), partialUpdates=False)
-    except vmodl.MethodFault as fault:
-        raise fault_to_error(fault, "watching %s" % what)
-    try:
-        version = ""
-        first = True
-        while pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise VSphereError(
-                    "%s did not finish within %s seconds (still running: %s). It may still complete in "
-                    "vSphere: check the task list before retrying, or raise timeout."
-                    % (what[:1].upper() + what[1:], timeout, ", ".join(sorted(pending))), kind="timeout")
-            options = pc_types.WaitOptions(maxWaitSeconds=max(1, min(int(remaining), 60)))
-            try:
-                update = collector.WaitForUpdatesEx(version, options)
-            except vmodl.MethodFault as fault:
-                raise fault_to_error(fault, "waiting for %s" % what)
-            if update is None:
-                continue
-            version = update.version
-            for filter_update in update.filterSet or []:
-                if filter_update.filter != flt:
-                    continue
-                for obj_update in filter_update.objectSet or []:
-                    _apply(outcome, obj_update)
-            pending = set(m for m in pending if outcome.state.get(m) not in _DONE)
-            if not pending and first:
-                # The first update is one consistent snapshot taken after the tasks had ended.
-                outcome.watched_after_completion = True
-            first = False
-        return outcome
-    finally:
-        if destroy_filter:
-            try:
-                flt.DestroyPropertyFilter()
-            except vmodl.MethodFault:
-                pass
+    moids = [t._moId for t in tasks]
+
+    def done(outcome):
+        return all(outcome.state.get(m) in _DONE for m in moids)
+
+    return _wait(content, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
+
+
+def wait_for_property(content, obj, path, wanted, timeout, what, destroy_filter=True):
+    """Wait until ``path`` of ``obj`` equals ``wanted`` (for changes that have no task, such as a
+    guest shutdown)."""
+    pc_types = vmodl.query.PropertyCollector
+    object_set = [pc_types.ObjectSpec(obj=obj, skip=False)]
+    prop_set = [pc_types.PropertySpec(type=type(obj), pathSet=[path])]
+
+    def done(outcome):
+        return outcome.watched.get(obj._moId, {}).get(path) == wanted
+
+    return _wait(content, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
 
 
 def task_error(outcome, task, what):
