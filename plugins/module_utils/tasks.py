@@ -116,7 +116,7 @@ def wait_for_tasks(content, tasks, timeout, watch=None, destroy_filter=False, wh
     pc_types = vmodl.query.PropertyCollector
     watch = list(watch or [])
     object_set = [pc_types.ObjectSpec(obj=t, skip=False) for t in tasks]
-    object_set += [pc_types.ObjectSpec(obj=o, skip=False) for o, _ in watch]
+    object_set += [pc_types.ObjectSpec(obj=o, skip=False) for o, dummy in watch]
     prop_set = [pc_types.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error", "info.result"])]
     by_type = {}
     for obj, paths in watch:
