@@ -17,7 +17,7 @@ import socket
 import ssl
 
 try:
-    from pyVim.connect import SmartConnect, Disconnect
+    from pyVim.connect import Disconnect, SmartStubAdapter
     from pyVmomi import vim, vmodl
 
     HAS_PYVMOMI = True
@@ -136,8 +136,7 @@ class VSphereClient(object):
         if not self.hostname:
             raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
         kwargs = dict(
-            host=self.hostname, port=self.port, user=self.username, pwd=self._password,
-            httpConnectionTimeout=self.timeout, connectionPoolTimeout=-1,
+            host=self.hostname, port=self.port, httpConnectionTimeout=self.timeout, connectionPoolTimeout=-1,
         )
         if self.validate_certs:
             kwargs["sslContext"] = self._ssl_context()
@@ -147,7 +146,13 @@ class VSphereClient(object):
             kwargs["httpProxyHost"] = self.proxy_host
             kwargs["httpProxyPort"] = self.proxy_port or 80
         try:
-            self.si = SmartConnect(**kwargs)
+            # SmartStubAdapter negotiates the API version over plain HTTP GETs; then exactly two
+            # requests: RetrieveServiceContent and Login. (SmartConnect would read the content a
+            # second time when it is first used.)
+            stub = SmartStubAdapter(**kwargs)
+            self.si = vim.ServiceInstance("ServiceInstance", stub)
+            content = self.si.RetrieveContent()
+            content.sessionManager.Login(self.username, self._password, None)
         except vim.fault.InvalidLogin:
             raise VSphereError(
                 "Cannot log in to %s as %s: the user name or password is incorrect (or the account is "
@@ -184,7 +189,7 @@ class VSphereClient(object):
             raise VSphereError(
                 "Cannot connect to %s: %s" % (self._where(), self.scrub(exc)), kind="connection",
             )
-        self.content = self.si.content
+        self.content = content
         return self
 
     def close(self):

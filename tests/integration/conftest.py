@@ -61,7 +61,7 @@ def ansible_env(sim=None, extra=None):
 def run_playbook(tmp_path, plays, sim=None, env=None, args=(), inventory=None, name="play"):
     """Write ``plays`` (a list of plays, or a list of tasks for localhost) and run it."""
     if plays and "hosts" not in plays[0] and "import_playbook" not in plays[0]:
-        plays = [{"hosts": "localhost", "gather_facts": False, "tasks": plays}]
+        plays = [{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": plays}]
     playbook = tmp_path / ("%s.yml" % name)
     playbook.write_text(json.dumps(plays, indent=1))
     results_file = tmp_path / ("%s.results.jsonl" % name)
