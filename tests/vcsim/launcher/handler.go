@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io/ioutil"
+	"net/http"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/vmware/govmomi/vim25/soap"
+)
+
+// sdkHandler wraps vcsim's HTTP handler. For every SOAP request it
+//   - appends one JSON line to the -trace file (if any), and
+//   - routes ReconfigVM_Task to the changeVersion guard (change_version.go)
+//     by rewriting the request's _this reference.
+type sdkHandler struct {
+	next   http.Handler
+	tracer *requestTracer
+}
+
+var (
+	reMethod = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_]\w*)`)
+	reThis   = regexp.MustCompile(`(?s)<_this\b([^>]*)>([^<]*)</_this>`)
+	reType   = regexp.MustCompile(`\btype="([^"]*)"`)
+)
+
+func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
+			h.tracer.log(r.Method, r.URL.Path, "", "", "", 0)
+		}
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	body, err := ioutil.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+
+	method := ""
+	if m := reMethod.FindSubmatch(body); m != nil {
+		method = string(m[1])
+	}
+	thisType, thisValue := "", ""
+	loc := reThis.FindSubmatchIndex(body)
+	if loc != nil {
+		if t := reType.FindSubmatch(body[loc[2]:loc[3]]); t != nil {
+			thisType = string(t[1])
+		}
+		thisValue = string(body[loc[4]:loc[5]])
+	}
+
+	if h.tracer != nil {
+		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, len(body))
+	}
+
+	// Without a session cookie vcsim refuses the call anyway (NotAuthenticated
+	// naming the VM): leave such requests alone.
+	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil &&
+		method == "ReconfigVM_Task" && thisType == "VirtualMachine" && loc != nil {
+		if guard := reconfigGuardFor(thisValue); guard != "" {
+			var b bytes.Buffer
+			b.Write(body[:loc[0]])
+			b.WriteString(`<_this type="` + guardType + `">` + guard + `</_this>`)
+			b.Write(body[loc[1]:])
+			body = b.Bytes()
+		}
+	}
+
+	r.Body = ioutil.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	h.next.ServeHTTP(w, r)
+}
+
+// requestTracer writes one JSON object per SOAP request, one per line:
+//
+//	{"seq":1,"time":"...","http":"POST","path":"/sdk","method":"RetrieveServiceContent","this_type":"ServiceInstance","this":"ServiceInstance","bytes":412}
+//
+// SOAP calls are the lines with "http":"POST" (their "method" is the SOAP
+// method); other HTTP requests (GET) are logged with an empty "method".
+type requestTracer struct {
+	mu  sync.Mutex
+	f   *os.File
+	seq int64
+}
+
+func newRequestTracer(path string) (*requestTracer, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+	if err != nil {
+		return nil, err
+	}
+	return &requestTracer{f: f}, nil
+}
+
+func (t *requestTracer) log(httpMethod, path, method, thisType, this string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seq++
+	line, _ := json.Marshal(struct {
+		Seq      int64  `json:"seq"`
+		Time     string `json:"time"`
+		HTTP     string `json:"http"`
+		Path     string `json:"path"`
+		Method   string `json:"method"`
+		ThisType string `json:"this_type"`
+		This     string `json:"this"`
+		Bytes    int    `json:"bytes"`
+	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, n})
+	_, _ = t.f.Write(append(line, '\n'))
+}
+
+func (t *requestTracer) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_ = t.f.Close()
+}

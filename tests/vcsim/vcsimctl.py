@@ -1,0 +1,475 @@
+#!/usr/bin/env python3
+"""Build and run the embedded vSphere simulator (vcsim 0.24.2 + launcher fixes).
+
+Standard library only (Python 3.11). Used as a module::
+
+    from vcsimctl import Simulator
+
+    with Simulator(vm=1, delay_ms=0) as sim:
+        env = sim.env()            # VMWARE_HOST/PORT/USER/PASSWORD/VALIDATE_CERTS
+        sim.reset_trace()
+        ...                        # run a module / playbook against sim.url
+        calls = sim.soap_calls()   # Counter({'RetrievePropertiesEx': 1, ...})
+
+or as a CLI::
+
+    python tests/vcsim/vcsimctl.py build
+    python tests/vcsim/vcsimctl.py start --state-dir DIR [--dc N --cluster N --host N
+        --standalone-host N --vm N --folder N --esx --delay-ms MS --username U
+        --password P --cert FILE --key FILE --no-tls --no-trace --no-config-options]
+    python tests/vcsim/vcsimctl.py stop --state-dir DIR
+    python tests/vcsim/vcsimctl.py count --trace FILE [--json]
+
+See README.md next to this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import fcntl
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+LAUNCHER_DIR = HERE / "launcher"
+REPO_ROOT = HERE.parent.parent
+CACHE_DIR = REPO_ROOT / ".cache" / "vcsim"
+GOVMOMI_SRC = Path("/usr/share/gocode/src/github.com/vmware/govmomi/simulator")
+DEBIAN_PACKAGES = ["golang-go", "golang-github-vmware-govmomi-dev"]
+BINARY_PREFIX = "vcsim-"
+
+__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "SimulatorError"]
+
+
+class SimulatorError(RuntimeError):
+    """The simulator could not be built or started."""
+
+
+# --------------------------------------------------------------------------- build
+
+
+def source_hash() -> str:
+    """First 16 hex digits of the sha256 over the launcher sources (*.go)."""
+    h = hashlib.sha256()
+    for path in sorted(LAUNCHER_DIR.glob("*.go")):
+        h.update(path.name.encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _go_binary() -> str | None:
+    go = shutil.which("go")
+    if go:
+        return go
+    for candidate in ("/usr/lib/go/bin/go", "/usr/bin/go"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _ensure_toolchain() -> str:
+    """Return the go binary, installing the Debian packages when missing."""
+    go = _go_binary()
+    if go and GOVMOMI_SRC.is_dir():
+        return go
+    if os.geteuid() != 0:
+        raise SimulatorError(
+            "go and/or the govmomi source are missing and we are not root: "
+            "run `apt-get install -y %s` as root" % " ".join(DEBIAN_PACKAGES))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", *DEBIAN_PACKAGES]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SimulatorError("%s failed:\n%s%s" % (" ".join(cmd), proc.stdout[-4000:], proc.stderr[-4000:]))
+    go = _go_binary()
+    if not go or not GOVMOMI_SRC.is_dir():
+        raise SimulatorError("go or %s still missing after apt-get install" % GOVMOMI_SRC)
+    return go
+
+
+def build(force: bool = False) -> Path:
+    """Build the launcher into <repo>/.cache/vcsim/vcsim-<hash>; return its path.
+
+    Rebuilds only when the launcher sources change (or force=True)."""
+    binary = CACHE_DIR / (BINARY_PREFIX + source_hash())
+    if binary.is_file() and os.access(binary, os.X_OK) and not force:
+        return binary
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent test processes build once
+        if binary.is_file() and not force:
+            return binary
+        go = _ensure_toolchain()
+        gopath = CACHE_DIR / "gopath"
+        gopath.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        for var in ("GOFLAGS", "GOROOT", "GOBIN", "GOOS", "GOARCH"):
+            env.pop(var, None)
+        env.update(
+            GO111MODULE="off",
+            GOPATH="%s:/usr/share/gocode" % gopath,
+            GOCACHE=str(CACHE_DIR / "gocache"),
+            GOPROXY="off",
+            CGO_ENABLED="0",
+        )
+        tmp = CACHE_DIR / (".build-%d-%s" % (os.getpid(), binary.name))
+        proc = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=LAUNCHER_DIR, env=env,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            tmp.unlink(missing_ok=True)
+            raise SimulatorError("go build failed:\n%s%s" % (proc.stdout, proc.stderr))
+        os.replace(tmp, binary)
+        for old in CACHE_DIR.glob(BINARY_PREFIX + "*"):  # drop builds unused for a day
+            try:
+                if old != binary and time.time() - old.stat().st_atime > 86400:
+                    old.unlink()
+            except OSError:
+                pass
+    return binary
+
+
+# --------------------------------------------------------------------------- trace
+
+
+def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
+    """Counter of SOAP method names in a launcher trace file (JSON lines).
+
+    Each SOAP request is one line with "http": "POST" and "method": the SOAP
+    method (e.g. "RetrievePropertiesEx"). Non-SOAP HTTP requests (pyVmomi's
+    GET /sdk/vimServiceVersions.xml) are not counted. `since` is a byte offset
+    (see Simulator.reset_trace). sum(counter.values()) = SOAP round trips."""
+    counts: collections.Counter = collections.Counter()
+    try:
+        with open(trace_file, "rb") as f:
+            f.seek(since)
+            data = f.read()
+    except FileNotFoundError:
+        return counts
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a line being written right now
+        if rec.get("http", "POST") == "POST" and rec.get("method"):
+            counts[rec["method"]] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- simulator
+
+
+def _probe(host: str, port: int, use_tls: bool, timeout: float = 2.0) -> bool:
+    try:
+        if use_tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+        try:
+            conn.request("GET", "/about")
+            return conn.getresponse().status == 200
+        finally:
+            conn.close()
+    except OSError:
+        return False
+
+
+class Simulator:
+    """A running launcher process. Options map to launcher flags:
+
+    dc, cluster, host, standalone_host, vm, folder (ints), esx (bool),
+    delay_ms (int), trace (True = a file in the work dir, a path, or False),
+    username/password (enforced only when both are given), cert/key (PEM
+    files), tls (default True), config_options (default True).
+    state_dir: work directory (ready.json, stdout/stderr logs, trace); a
+    temporary one is created and removed at stop() when not given.
+    detach: start in a new session (survives the Python process; CLI use)."""
+
+    OPTION_FLAGS = {
+        "dc": "-dc", "cluster": "-cluster", "host": "-host", "standalone_host": "-standalone-host",
+        "vm": "-vm", "folder": "-folder", "delay_ms": "-delay",
+        "username": "-username", "password": "-password", "cert": "-cert", "key": "-key",
+    }
+
+    def __init__(self, *, dc=None, cluster=None, host=None, standalone_host=None, vm=None, folder=None,
+                 esx=False, delay_ms=None, trace=True, username=None, password=None, cert=None, key=None,
+                 tls=True, config_options=True, state_dir=None, detach=False, start_timeout=60.0):
+        self.options = dict(dc=dc, cluster=cluster, host=host, standalone_host=standalone_host, vm=vm,
+                            folder=folder, delay_ms=delay_ms, username=username, password=password,
+                            cert=cert, key=key)
+        self.esx = bool(esx)
+        self.tls = bool(tls)
+        self.config_options = bool(config_options)
+        self.trace = trace
+        self.detach = detach
+        self.start_timeout = start_timeout
+        self._state_dir = Path(state_dir) if state_dir else None
+        self._own_dir = state_dir is None
+        self.workdir: Path | None = None
+        self.process: subprocess.Popen | None = None
+        self.pid: int | None = None
+        self.binary: Path | None = None
+        self.url = self.host = self.port = self.username = self.password = None
+        self.trace_file: str | None = None
+        self.ready: dict = {}
+        self._trace_offset = 0
+
+    # -- lifecycle
+    def command(self) -> list[str]:
+        cmd = [str(self.binary), "-listen", "127.0.0.1:0", "-ready-file", str(self.workdir / "ready.json")]
+        for name, flag in self.OPTION_FLAGS.items():
+            value = self.options.get(name)
+            if value is not None and value != "":
+                cmd += [flag, str(value)]
+        if self.esx:
+            cmd.append("-esx")
+        if not self.tls:
+            cmd.append("-tls=false")
+        if not self.config_options:
+            cmd.append("-config-options=false")
+        if self.trace_file:
+            cmd += ["-trace", self.trace_file]
+        return cmd
+
+    def start(self) -> "Simulator":
+        if self.process is not None or self.pid is not None:
+            return self
+        self.binary = build()
+        if self._own_dir:
+            self.workdir = Path(tempfile.mkdtemp(prefix="vcsim-"))
+        else:
+            self.workdir = self._state_dir
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        ready_file = self.workdir / "ready.json"
+        ready_file.unlink(missing_ok=True)
+        if self.trace is True:
+            self.trace_file = str(self.workdir / "trace.jsonl")
+        elif self.trace:
+            self.trace_file = str(Path(self.trace).resolve())
+        if self.trace_file:
+            Path(self.trace_file).unlink(missing_ok=True)
+        stdout = open(self.workdir / "vcsim.stdout", "wb")
+        stderr = open(self.workdir / "vcsim.stderr", "wb")
+        try:
+            self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=stdout,
+                                            stderr=stderr, start_new_session=self.detach)
+        finally:
+            stdout.close()
+            stderr.close()
+        self.pid = self.process.pid
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            rc = self.process.poll()
+            if rc is not None:
+                err = self.stderr_text()
+                self._cleanup_dir()
+                self.process = self.pid = None
+                raise SimulatorError("vcsim launcher exited with rc %s:\n%s" % (rc, err))
+            if ready_file.is_file():
+                try:
+                    self.ready = json.loads(ready_file.read_text())
+                except ValueError:
+                    self.ready = {}
+                if self.ready and _probe(self.ready["host"], self.ready["port"], self.tls):
+                    break
+            if time.monotonic() > deadline:
+                err = self.stderr_text()
+                self.stop()
+                raise SimulatorError("vcsim launcher not ready after %ss:\n%s" % (self.start_timeout, err))
+            time.sleep(0.05)
+        self.url = self.ready["url"]
+        self.host = self.ready["host"]
+        self.port = int(self.ready["port"])
+        self.username = self.ready["username"]
+        self.password = self.ready["password"]
+        self.reset_trace()
+        return self
+
+    def stderr_text(self, limit: int = 20000) -> str:
+        try:
+            return (self.workdir / "vcsim.stderr").read_text(errors="replace")[-limit:]
+        except (OSError, TypeError):
+            return ""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, wait up to `timeout`, then SIGKILL. Idempotent."""
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+            self.process = None
+        elif self.pid is not None:
+            _terminate_pid(self.pid, timeout)
+        self.pid = None
+        self._cleanup_dir()
+
+    def _cleanup_dir(self):
+        if self._own_dir and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.trace is True:
+                self.trace_file = None
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- helpers
+    def env(self, validate_certs: bool = False) -> dict:
+        """Environment for the collection's modules (vmware connection vars)."""
+        return {
+            "VMWARE_HOST": self.host,
+            "VMWARE_PORT": str(self.port),
+            "VMWARE_USER": self.username,
+            "VMWARE_PASSWORD": self.password,
+            "VMWARE_VALIDATE_CERTS": "true" if validate_certs else "false",
+        }
+
+    def reset_trace(self) -> None:
+        """Start counting SOAP calls from now (see soap_calls)."""
+        try:
+            self._trace_offset = os.path.getsize(self.trace_file) if self.trace_file else 0
+        except OSError:
+            self._trace_offset = 0
+
+    def soap_calls(self) -> collections.Counter:
+        """Counter of SOAP method names since start() or the last reset_trace()."""
+        if not self.trace_file:
+            raise SimulatorError("started with trace=False")
+        return count_soap_calls(self.trace_file, self._trace_offset)
+
+    def state(self) -> dict:
+        return {
+            "url": self.url, "host": self.host, "port": self.port, "pid": self.pid,
+            "username": self.username, "password": self.password, "esx": self.esx, "tls": self.tls,
+            "trace_file": self.trace_file, "binary": str(self.binary), "state_dir": str(self.workdir),
+            "stderr": str(self.workdir / "vcsim.stderr"), "env": self.env(),
+        }
+
+
+def _is_launcher(pid: int) -> bool:
+    try:
+        cmdline = Path("/proc/%d/cmdline" % pid).read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and os.path.basename(cmdline[0].decode(errors="replace")).startswith(BINARY_PREFIX)
+
+
+def _terminate_pid(pid: int, timeout: float = 10.0) -> bool:
+    """SIGTERM a (detached) launcher by pid, SIGKILL after timeout."""
+    if not _is_launcher(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _is_launcher(pid) or _is_zombie(pid):
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path("/proc/%d/stat" % pid).read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _cli(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    b = sub.add_parser("build", help="build the launcher (if needed) and print its path")
+    b.add_argument("--force", action="store_true")
+
+    s = sub.add_parser("start", help="start a detached simulator; writes DIR/state.json and prints it")
+    s.add_argument("--state-dir", required=True)
+    for name in ("dc", "cluster", "host", "standalone-host", "vm", "folder", "delay-ms"):
+        s.add_argument("--" + name, type=int)
+    s.add_argument("--esx", action="store_true")
+    s.add_argument("--username")
+    s.add_argument("--password")
+    s.add_argument("--cert")
+    s.add_argument("--key")
+    s.add_argument("--no-tls", action="store_true")
+    s.add_argument("--no-trace", action="store_true")
+    s.add_argument("--no-config-options", action="store_true")
+    s.add_argument("--timeout", type=float, default=60.0)
+
+    t = sub.add_parser("stop", help="stop the simulator started with --state-dir DIR")
+    t.add_argument("--state-dir", required=True)
+    t.add_argument("--timeout", type=float, default=10.0)
+
+    c = sub.add_parser("count", help="print SOAP method counts of a trace file")
+    c.add_argument("--trace", required=True)
+    c.add_argument("--json", action="store_true")
+
+    a = p.parse_args(argv)
+    if a.cmd == "build":
+        print(build(force=a.force))
+    elif a.cmd == "start":
+        state_dir = Path(a.state_dir).resolve()
+        state_file = state_dir / "state.json"
+        if state_file.is_file():
+            old = json.loads(state_file.read_text())
+            if old.get("pid") and _is_launcher(old["pid"]):
+                print("already running: %s" % json.dumps(old), file=sys.stderr)
+                return 1
+        sim = Simulator(dc=a.dc, cluster=a.cluster, host=a.host, standalone_host=a.standalone_host, vm=a.vm,
+                        folder=a.folder, esx=a.esx, delay_ms=a.delay_ms, username=a.username,
+                        password=a.password, cert=a.cert, key=a.key, tls=not a.no_tls,
+                        config_options=not a.no_config_options, trace=not a.no_trace,
+                        state_dir=state_dir, detach=True, start_timeout=a.timeout)
+        sim.start()
+        state = sim.state()
+        tmp = state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(tmp, state_file)
+        print(json.dumps(state, indent=2))
+    elif a.cmd == "stop":
+        state_file = Path(a.state_dir) / "state.json"
+        if not state_file.is_file():
+            print("no %s" % state_file, file=sys.stderr)
+            return 1
+        state = json.loads(state_file.read_text())
+        stopped = _terminate_pid(int(state["pid"]), a.timeout)
+        state_file.unlink(missing_ok=True)
+        print("stopped" if stopped else "not running")
+    elif a.cmd == "count":
+        counts = count_soap_calls(a.trace)
+        if a.json:
+            print(json.dumps(dict(counts.most_common()), indent=2))
+        else:
+            for method, n in counts.most_common():
+                print("%6d %s" % (n, method))
+            print("%6d total" % sum(counts.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())
