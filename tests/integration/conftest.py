@@ -33,7 +33,8 @@ class PlaybookRun(object):
         return self.task(name)["result"]
 
     def __repr__(self):
-        return "PlaybookRun(rc=%s)\nSTDOUT:\n%s\nSTDERR:\n%s" % (self.rc, self.stdout[-4000:], self.stderr[-2000:])
+        failures = ["%s: %s" % (e["task"], e["result"].get("msg")) for e in self.results if e["status"] == "failed"]
+        return "PlaybookRun(rc=%s, failed tasks: %s)" % (self.rc, failures or self.stderr[-2000:])
 
 
 def ansible_env(sim=None, extra=None):

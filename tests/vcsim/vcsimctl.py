@@ -48,6 +48,8 @@ CACHE_DIR = REPO_ROOT / ".cache" / "vcsim"
 GOVMOMI_SRC = Path("/usr/share/gocode/src/github.com/vmware/govmomi/simulator")
 DEBIAN_PACKAGES = ["golang-go", "golang-github-vmware-govmomi-dev"]
 BINARY_PREFIX = "vcsim-"
+DEFAULT_USERNAME = "administrator@vsphere.local"
+DEFAULT_PASSWORD = "Vcsim-Not-A-Secret-42"
 
 __all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "SimulatorError"]
 
@@ -297,6 +299,10 @@ class Simulator:
         self.port = int(self.ready["port"])
         self.username = self.ready["username"]
         self.password = self.ready["password"]
+        if not (self.options.get("username") and self.options.get("password")):
+            # Any non-empty credentials work; vcsim's own default password "pass" is a word that
+            # Ansible's no_log masking would also replace inside unrelated messages ("password").
+            self.username, self.password = DEFAULT_USERNAME, DEFAULT_PASSWORD
         self.reset_trace()
         return self
 

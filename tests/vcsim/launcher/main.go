@@ -80,6 +80,7 @@ func main() {
 	installFetchFix()      // fetch_fix.go
 	installFirewallFixes() // firewall.go
 	installChangeVersion() // change_version.go
+	installSearchIndex()   // search_index.go
 	if *configOptions {
 		installConfigOptions() // config_option.go
 	}

@@ -1,0 +1,54 @@
+"""Reading results back from the simulator with pyVmomi (tests only), independent of the
+collection's own code so that a bug there cannot hide itself."""
+from pyVim.task import WaitForTask
+from pyVmomi import vim
+
+
+def find_vm(si, name):
+    view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        for vm in view.view:
+            if vm.name == name:
+                return vm
+    finally:
+        view.Destroy()
+    raise LookupError(name)
+
+
+def power(vm, state):
+    """Bring ``vm`` to ``poweredOn`` or ``poweredOff`` (no-op when already there)."""
+    if vm.runtime.powerState == state:
+        return
+    WaitForTask(vm.PowerOnVM_Task() if state == "poweredOn" else vm.PowerOffVM_Task())
+    assert vm.runtime.powerState == state
+
+
+def serial_ports(vm):
+    """{unit number + 1: (backing as a dict, yieldOnPoll, startConnected, allowGuestControl, key)}."""
+    out = {}
+    for device in vm.config.hardware.device:
+        if isinstance(device, vim.vm.device.VirtualSerialPort):
+            backing = device.backing
+            fields = {"class": type(backing).__name__.split(".")[-1]}
+            for attr in ("serviceURI", "direction", "proxyURI", "pipeName", "endpoint", "noRxLoss", "fileName",
+                         "deviceName", "useAutoDetect"):
+                if hasattr(backing, attr):
+                    fields[attr] = getattr(backing, attr)
+            out[device.unitNumber + 1 if device.unitNumber is not None else -device.key] = dict(
+                backing=fields, yield_on_poll=device.yieldOnPoll,
+                start_connected=device.connectable.startConnected,
+                allow_guest_control=device.connectable.allowGuestControl,
+                connected=device.connectable.connected, key=device.key, controller_key=device.controllerKey,
+            )
+    return out
+
+
+def add_serial_port(vm, unit, backing):
+    """Add a port behind the collection's back (for tests of exclusive and concurrency)."""
+    sio = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualSIOController)][0]
+    device = vim.vm.device.VirtualSerialPort(key=-1, controllerKey=sio.key, unitNumber=unit, backing=backing,
+                                             yieldOnPoll=True)
+    device.connectable = vim.vm.device.VirtualDevice.ConnectInfo(startConnected=False, allowGuestControl=False,
+                                                                 connected=False)
+    spec = vim.vm.ConfigSpec(deviceChange=[vim.vm.device.VirtualDeviceSpec(operation="add", device=device)])
+    WaitForTask(vm.ReconfigVM_Task(spec=spec))
