@@ -2,6 +2,7 @@
 read back with pyVmomi. Each test uses VMs no other test in this file touches."""
 import pytest
 from pyVim.connect import Disconnect
+from pyVim.task import WaitForTask
 from pyVmomi import vim
 
 from conftest import connect, run_playbook
@@ -231,6 +232,23 @@ def test_port_above_hardware_limit_and_unknown_vm(play, si, sim):
     run = play([task("unknown", [{"number": 1, "backing": {"type": "thinprint"}}], name="no-such-vm")])
     assert run.rc != 0
     assert "No virtual machine named 'no-such-vm'" in run.result("unknown")["msg"]
+
+    # Hardware version 10 allows 4 serial ports (the launcher models QueryConfigOption's limit).
+    datacenter = si.content.rootFolder.childEntity[0]
+    host = find_vm(si, "DC0_H0_VM0").runtime.host
+    spec = vim.vm.ConfigSpec(name="old-hw", version="vmx-10", guestId="otherGuest",
+                             files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
+    WaitForTask(datacenter.vmFolder.CreateVM_Task(config=spec, pool=host.parent.resourcePool, host=host))
+    old = find_vm(si, "old-hw")
+    sim.reset_trace()
+    run = play([dict(task("port 5", [{"number": 5, "backing": {"type": "thinprint"}}], name="old-hw"),
+                     ignore_errors=True),
+                task("port 4", [{"number": 4, "backing": {"type": "thinprint"}}], name="old-hw")])
+    msg = run.result("port 5")["msg"]
+    assert "allows 4 serial ports" in msg and "vmx-10" in msg and "port 5" in msg
+    assert run.result("port 4")["changed"] is True
+    assert sorted(serial_ports(old)) == [4]
+    assert sim.soap_calls()["ReconfigVM_Task"] == 1
 
 
 def test_request_counts(play, si, sim):

@@ -16,6 +16,7 @@ package main
 // complete GuestOsDescriptors (see completeGuestOsDescriptors).
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/vmware/govmomi/simulator"
@@ -54,7 +55,18 @@ func choices(def int32, keys ...string) types.ChoiceOption {
 	return c
 }
 
-func extraDeviceOptions() []types.BaseVirtualDeviceOption {
+// serialPortsFor models the serial-port limit of a hardware version: 32 from
+// version 11 (vSphere 6.0) on, 4 before. The key is the "vmx-NN" of
+// QueryConfigOption; an empty key means the host's default (the newest).
+func serialPortsFor(key string) int32 {
+	var version int
+	if _, err := fmt.Sscanf(key, "vmx-%d", &version); err == nil && version < 11 {
+		return 4
+	}
+	return 32
+}
+
+func extraDeviceOptions(key string) []types.BaseVirtualDeviceOption {
 	sio := &types.VirtualSIOControllerOption{
 		VirtualControllerOption: types.VirtualControllerOption{
 			VirtualDeviceOption: types.VirtualDeviceOption{
@@ -65,7 +77,7 @@ func extraDeviceOptions() []types.BaseVirtualDeviceOption {
 			SupportedDevice: []string{"VirtualFloppy", "VirtualSerialPort", "VirtualParallelPort"},
 		},
 		NumFloppyDrives:  types.IntOption{Min: 0, Max: 2, DefaultValue: 0},
-		NumSerialPorts:   types.IntOption{Min: 0, Max: 32, DefaultValue: 0},
+		NumSerialPorts:   types.IntOption{Min: 0, Max: serialPortsFor(key), DefaultValue: 0},
 		NumParallelPorts: types.IntOption{Min: 0, Max: 3, DefaultValue: 0},
 	}
 	vmci := &VirtualMachineVMCIDeviceOption{
@@ -91,19 +103,19 @@ type environmentBrowser struct {
 	simulator.EnvironmentBrowser
 }
 
-func addDeviceOptions(opt *types.VirtualMachineConfigOption) {
+func addDeviceOptions(opt *types.VirtualMachineConfigOption, key string) {
 	if opt == nil {
 		return
 	}
 	opt.HardwareOptions.HwVersion = 13
 	opt.HardwareOptions.NumSIOControllers = types.IntOption{Min: 0, Max: 1, DefaultValue: 1}
-	opt.HardwareOptions.VirtualDeviceOption = append(opt.HardwareOptions.VirtualDeviceOption, extraDeviceOptions()...)
+	opt.HardwareOptions.VirtualDeviceOption = append(opt.HardwareOptions.VirtualDeviceOption, extraDeviceOptions(key)...)
 }
 
 func (b *environmentBrowser) QueryConfigOption(req *types.QueryConfigOption) soap.HasFault {
 	res := b.EnvironmentBrowser.QueryConfigOption(req)
 	if body, ok := res.(*methods.QueryConfigOptionBody); ok && body.Res != nil {
-		addDeviceOptions(body.Res.Returnval)
+		addDeviceOptions(body.Res.Returnval, req.Key)
 	}
 	return res
 }
@@ -111,7 +123,11 @@ func (b *environmentBrowser) QueryConfigOption(req *types.QueryConfigOption) soa
 func (b *environmentBrowser) QueryConfigOptionEx(req *types.QueryConfigOptionEx) soap.HasFault {
 	res := b.EnvironmentBrowser.QueryConfigOptionEx(req)
 	if body, ok := res.(*methods.QueryConfigOptionExBody); ok && body.Res != nil {
-		addDeviceOptions(body.Res.Returnval)
+		key := ""
+		if req.Spec != nil {
+			key = req.Spec.Key
+		}
+		addDeviceOptions(body.Res.Returnval, key)
 		completeGuestOsDescriptors(body.Res.Returnval)
 	}
 	return res
