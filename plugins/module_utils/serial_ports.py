@@ -281,9 +281,14 @@ def public_port(port):
     return dict((k, port.get(k)) for k in keys)
 
 
+def _port_order(item):
+    number, port = item
+    return (number is None or number < 0, number or 0, port.get("key") or 0)
+
+
 def port_list(ports):
     """{number: port} -> list sorted by number (ports without a number last, by key)."""
-    return [public_port(p) for _, p in sorted(ports.items(), key=lambda kv: (kv[0] is None, kv[0] or 0, kv[1].get("key") or 0))]
+    return [public_port(item[1]) for item in sorted(ports.items(), key=_port_order)]
 
 
 def diff(before, after, powered_on):

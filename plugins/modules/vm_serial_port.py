@@ -67,7 +67,7 @@ options:
                 V(tcp://host:7001) connects to a host (direction V(client)). Schemes V(telnet),
                 V(telnets), V(tcp), V(tcp4), V(tcp6), V(ssl), V(tcp+ssl), or plain V(host:port).
                 Certificate options may follow V(#), for example V(telnets://h:7001#thumbprint=...).
-              - V(tcp://5000), without the colon before the port, is refused: vSphere would read 5000
+              - V(tcp://5000), without the colon before the port, is refused because vSphere would read 5000
                 as a host name and the port would fail at power on.
               - With O(serial_ports[].backing.proxy_uri), the URI names the port to the
                 concentrator, and any token without spaces (for example V(vSPC.py)) is accepted.

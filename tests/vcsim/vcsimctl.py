@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build and run the embedded vSphere simulator (vcsim 0.24.2 + launcher fixes).
 
 Standard library only (Python 3.11). Used as a module::
@@ -91,7 +90,7 @@ def _ensure_toolchain() -> str:
             "run `apt-get install -y %s` as root" % " ".join(DEBIAN_PACKAGES))
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", *DEBIAN_PACKAGES]):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SimulatorError("%s failed:\n%s%s" % (" ".join(cmd), proc.stdout[-4000:], proc.stderr[-4000:]))
     go = _go_binary()
@@ -127,7 +126,7 @@ def build(force: bool = False) -> Path:
         )
         tmp = CACHE_DIR / (".build-%d-%s" % (os.getpid(), binary.name))
         proc = subprocess.run([go, "build", "-o", str(tmp), "."], cwd=LAUNCHER_DIR, env=env,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise SimulatorError("go build failed:\n%s%s" % (proc.stdout, proc.stderr))
@@ -407,7 +406,7 @@ def _is_zombie(pid: int) -> bool:
 
 
 def _cli(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = p.add_subparsers(dest="cmd", required=True)
 
     b = sub.add_parser("build", help="build the launcher (if needed) and print its path")
