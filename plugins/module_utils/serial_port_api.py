@@ -192,7 +192,11 @@ def _plan(props, params):
 
 
 def ensure(client, params, vm, check_mode, want_diff):
-    """Make the VM's serial ports what ``params`` asks for. Returns the module result."""
+    """Make the VM's serial ports what ``params`` asks for.
+
+    Returns ``(result, warnings, host)``: the module result, the warnings to show, and the VM's
+    host (for the firewall check).
+    """
     warnings = []
     result = dict(changed=False)
     timeout = params["timeout"]
@@ -257,9 +261,7 @@ def ensure(client, params, vm, check_mode, want_diff):
         result["serial_ports"] = sp.port_list(read_ports(new_props)[1])
         result["vm"] = vm_identity(new_props)
         break
-    result["warnings"] = warnings
-    result["_host"] = props.get("runtime.host")
-    return result
+    return result, warnings, props.get("runtime.host")
 
 
 def firewall_check(client, host, ports):

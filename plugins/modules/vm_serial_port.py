@@ -294,9 +294,8 @@ def _logic(module, client):
     params = module.params
     vm = find_vm(client, name=params["name"], uuid=params["uuid"], moid=params["moid"],
                  datacenter=params["datacenter"], folder=params["folder"])
-    result = ensure(client, params, vm, module.check_mode, module._diff)
-    host = result.pop("_host")
-    for warning in result.pop("warnings"):
+    result, warnings, host = ensure(client, params, vm, module.check_mode, module._diff)
+    for warning in warnings:
         module.warn(warning)
     firewall = firewall_check(client, host, result["serial_ports"])
     if firewall:
