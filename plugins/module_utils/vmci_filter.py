@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The VMCI firewall of a VM (``vim.vm.device.VirtualVMCIDevice``: ``filterEnable`` and
+``filterInfo.filters``).
+
+Pure functions validate the options, normalize rules, compare them and build the diff; a few small
+functions read the VM (one RetrievePropertiesEx) and apply the change (one ReconfigVM_Task, whose
+wait also brings back the VM's new devices).
+
+A rule is handled here as a dict with ``rank``, ``action``, ``protocol``, ``direction``, ``lower``
+and ``upper`` (the destination port boundaries). The boundaries are normalized so that an unset
+lower boundary and 0 are the same thing (vSphere reports a lower boundary of 0 as unset), and a rule
+without boundaries has both as ``None``. Results show rules in the form the ``rules`` option takes
+(:func:`public_rule`), so the output of the info module can be fed back to the module.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve_one
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
+
+try:
+    from pyVmomi import vim, vmodl
+except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
+    pass
+
+# Supported values: the documented enums of vim.vm.device.VirtualVMCIDevice (Action, Protocol,
+# Direction) and ports 0..65535. QueryConfigOption's VirtualVMCIDeviceOption.filterSpecOption would
+# give the host's own lists and ranges, but it costs at least one more request on every run (the
+# environment browser's QueryConfigOption, on top of the one read of the VM), so the common path
+# validates against the documented values instead, before any request; a host that supports fewer
+# values refuses the reconfiguration, and that refusal is reported with vSphere's own message.
+ACTIONS = ("allow", "deny")
+PROTOCOLS = ("hypervisor", "doorbell", "queuepair", "datagram", "stream", "anyProtocol")
+DIRECTIONS = ("guest", "host", "anyDirection")
+PORT_MIN = 0
+PORT_MAX = 65535
+
+# Everything a run needs from the VM, in one request.
+VM_PATHS = ["name", "config.uuid", "config.version", "config.changeVersion", "config.hardware.device",
+            "runtime.powerState"]
+# The VM properties watched while waiting for the reconfiguration: the new device list.
+WATCH_PATHS = ["config.hardware.device"]
+
+
+# -- pure logic --------------------------------------------------------------------------------
+def parse_ports(value):
+    """``(lower, upper)`` from a ``ports`` value: ``None`` (every port), ``2000``, ``"2000"``,
+    ``"2000-2010"`` or ``"2000-"`` (from 2000 up to the protocol's highest port: ``upper`` is
+    ``None``). Raises ``ValueError`` with a message (without the option's name)."""
+    if value is None:
+        return None, None
+    hint = "give a port (2000) or a range (\"2000-2010\")"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("%r is not a port or a port range; %s" % (value, hint))
+    if isinstance(value, int):
+        lower = upper = value
+    else:
+        text = value.strip()
+        parts = [p.strip() for p in text.split("-")] if "-" in text[1:] else [text]
+        open_ended = len(parts) == 2 and parts[1] == ""
+        if open_ended:
+            parts = parts[:1]
+        if len(parts) > 2 or not all(p.isdigit() for p in parts):
+            raise ValueError("'%s' is not a port or a port range; %s" % (value, hint))
+        lower = int(parts[0])
+        upper = None if open_ended else int(parts[-1])
+    for port in (lower, upper):
+        if port is not None and not PORT_MIN <= port <= PORT_MAX:
+            raise ValueError("%s is outside the ports vSphere allows (%d-%d)" % (port, PORT_MIN, PORT_MAX))
+    if upper is not None and lower > upper:
+        raise ValueError("'%s' has its lower port %d above its upper port %d; write the range low-high, for "
+                         "example \"%d-%d\"" % (value, lower, upper, upper, lower))
+    return lower, upper
+
+
+def format_ports(lower, upper):
+    """The ``ports`` text of normalized boundaries: ``None``, ``"2000"``, ``"2000-2010"``, or
+    ``"2000-"`` (a lower boundary only: up to the protocol's highest port)."""
+    if lower is None and upper is None:
+        return None
+    if upper is None:
+        return "%d-" % lower
+    if lower == upper:
+        return "%d" % lower
+    return "%d-%d" % (lower, upper)
+
+
+def make_rule(rank, action, protocol, direction, lower=None, upper=None):
+    """A normalized rule dict: an unset lower boundary equals 0, and a rule that matches every port
+    has both boundaries ``None``."""
+    if upper is None and not lower:
+        lower = None
+    elif lower is None:
+        lower = 0
+    return dict(rank=rank, action=action, protocol=protocol, direction=direction, lower=lower, upper=upper)
+
+
+def public_rule(rule):
+    """A rule as results show it, in the form the ``rules`` option takes."""
+    return dict(rank=rule["rank"], action=rule["action"], protocol=rule["protocol"], direction=rule["direction"],
+                ports=format_ports(rule["lower"], rule["upper"]))
+
+
+def validate(params):
+    """Every problem of the options, as a list of messages (empty when all is well). Pure: runs
+    before the module connects, so bad input never costs a request."""
+    errors = []
+    rules = params.get("rules")
+    if params.get("state") == "absent":
+        extra = [o for o in ("rules", "filter_enabled") if params.get(o) is not None]
+        if extra:
+            errors.append("state=absent removes every rule and turns filtering off; do not set %s with it."
+                          % " or ".join(extra))
+        return errors
+    if not rules:
+        return errors
+    allowed = (("action", ACTIONS), ("protocol", PROTOCOLS), ("direction", DIRECTIONS))
+    ranked, unranked = [], []
+    for number, rule in enumerate(rules, 1):
+        rule = rule or {}
+        for option, values in allowed:
+            value = rule.get(option)
+            if value not in values:
+                errors.append("rule #%d: %s %s is not allowed; use one of: %s."
+                              % (number, option, "is missing" if value is None else "'%s'" % value, ", ".join(values)))
+        try:
+            parse_ports(rule.get("ports"))
+        except ValueError as exc:
+            errors.append("rule #%d: ports %s." % (number, exc))
+        (ranked if rule.get("rank") is not None else unranked).append(number)
+    if ranked and unranked:
+        errors.append("rank is set on rule%s %s but not on %s: give rank on every rule, or on none (the "
+                      "ranks then follow the list order)." % (
+                          "s" if len(ranked) > 1 else "", ", ".join("#%d" % n for n in ranked),
+                          ", ".join("#%d" % n for n in unranked)))
+    elif ranked:
+        by_rank = {}
+        for number, rule in enumerate(rules, 1):
+            by_rank.setdefault(rule["rank"], []).append(number)
+        for rank in sorted(r for r, numbers in by_rank.items() if len(numbers) > 1):
+            errors.append("rules %s have the same rank %d: ranks must be unique (vSphere applies the rules in "
+                          "ascending rank)." % (" and ".join("#%d" % n for n in by_rank[rank]), rank))
+    return errors
+
+
+def desired_rules(rules):
+    """The normalized rules of the ``rules`` option (validated), in the order vSphere applies them.
+
+    Without explicit ranks the first rule gets rank 1, the next 2, and so on."""
+    explicit = has_explicit_ranks(rules)
+    out = []
+    for number, rule in enumerate(rules or [], 1):
+        lower, upper = parse_ports(rule.get("ports"))
+        rank = rule["rank"] if explicit else number
+        out.append(make_rule(rank, rule["action"], rule["protocol"], rule["direction"], lower, upper))
+    return sorted(out, key=lambda r: r["rank"])
+
+
+def has_explicit_ranks(rules):
+    return bool(rules) and all(r.get("rank") is not None for r in rules)
+
+
+def rules_from_specs(filters):
+    """Normalized rules from vSphere FilterSpecs (objects with rank, action, ...), by ascending rank
+    (the order vSphere applies them; equal ranks keep their list order)."""
+    out = [make_rule(f.rank, f.action, f.protocol, f.direction, f.lowerDstPortBoundary, f.upperDstPortBoundary)
+           for f in filters or []]
+    return sorted(out, key=lambda r: r["rank"])
+
+
+def _content(rule, with_rank):
+    key = (rule["action"], rule["protocol"], rule["direction"], rule["lower"], rule["upper"])
+    return key + ((rule["rank"],) if with_rank else ())
+
+
+def same_rules(current, desired, compare_ranks=False):
+    """Whether two rule lists (normalized, in applied order) are the same by content and order.
+
+    Rank values count only when ``compare_ranks`` (the user gave explicit ranks); an unset lower port
+    boundary and 0 are equal (make_rule normalizes them)."""
+    if len(current) != len(desired):
+        return False
+    return all(_content(c, compare_ranks) == _content(d, compare_ranks) for c, d in zip(current, desired))
+
+
+def plan(current_enabled, current_rules, state="present", filter_enabled=None, rules=None):
+    """What a run should do. Returns a dict: ``changed``, ``filter_enabled`` and ``rules`` (the
+    state after the run), ``rules_changed`` (whether the rule list must be sent)."""
+    current_enabled = bool(current_enabled)
+    if state == "absent":
+        filter_enabled, rules = False, []
+    want_enabled = current_enabled if filter_enabled is None else bool(filter_enabled)
+    after_rules = current_rules
+    rules_changed = False
+    if rules is not None:
+        wanted = desired_rules(rules)
+        if not same_rules(current_rules, wanted, compare_ranks=has_explicit_ranks(rules)):
+            after_rules, rules_changed = wanted, True
+    changed = rules_changed or want_enabled != current_enabled
+    return dict(changed=changed, filter_enabled=want_enabled, rules=after_rules, rules_changed=rules_changed)
+
+
+def state_view(filter_enabled, rules):
+    """The user-facing state: the ``diff`` halves and the result keys."""
+    return dict(filter_enabled=bool(filter_enabled), rules=[public_rule(r) for r in rules])
+
+
+def refusal_message(message, kind, power_state):
+    """The message for a reconfiguration vSphere refused; a refusal of a running VM's change says
+    what to do about the power state. (vcsim never refuses: this is unit-tested.)"""
+    if power_state == "poweredOn" and kind in ("task", "fault"):
+        message += (" The VM is powered on: where the host does not allow changing the VMCI firewall of a "
+                    "running VM, power it off and run again.")
+    return message
+
+
+# -- vSphere -----------------------------------------------------------------------------------
+def vm_label(props):
+    return "VM '%s' (%s)" % (props.get("name", props.moid), props.moid)
+
+
+def vm_summary(props):
+    return dict(name=props.get("name"), moid=props.moid, uuid=props.get("config.uuid"))
+
+
+def find_vmci_device(devices):
+    for device in devices or []:
+        if isinstance(device, vim.vm.device.VirtualVMCIDevice):
+            return device
+    return None
+
+
+def vmci_device_of(props):
+    """The VMCI device of the VM read in ``props``; a VM without one is an error saying why."""
+    device = find_vmci_device(props.get("config.hardware.device"))
+    if device is None:
+        version = props.get("config.version")
+        raise VSphereError(
+            "%s has no VMCI device, so it has no VMCI firewall%s. The VMCI device exists from hardware "
+            "version 7 (vmx-07) on: upgrade the VM's compatibility first." % (
+                vm_label(props), " (its hardware version is %s)" % version if version else ""),
+            kind="invalid")
+    return device
+
+
+def read_vm(client, params):
+    """Find the VM and read everything the run needs in one request. Returns (vm, props)."""
+    vm = find_vm(client, name=params.get("name"), uuid=params.get("uuid"), moid=params.get("moid"),
+                 datacenter=params.get("datacenter"), folder=params.get("folder"))
+    props = retrieve_one(client.content, vm, VM_PATHS, what="reading the VMCI device of VM %s" % vm._moId)
+    return vm, props
+
+
+def _filter_specs(rules):
+    spec_type = vim.vm.device.VirtualVMCIDevice.FilterSpec
+    out = []
+    for rule in rules:
+        spec = spec_type(rank=rule["rank"], action=rule["action"], protocol=rule["protocol"],
+                         direction=rule["direction"])
+        if rule["lower"] is not None:
+            spec.lowerDstPortBoundary = rule["lower"]
+        if rule["upper"] is not None:
+            spec.upperDstPortBoundary = rule["upper"]
+        out.append(spec)
+    return out
+
+
+def reconfig_spec(device, change_version, filter_enabled, rules=None):
+    """The ConfigSpec editing ``device`` (the VMCI device as read, modified in place): filtering on or
+    off and, when ``rules`` is not None, the rule list replaced by ``rules``. The device is sent whole,
+    with its ``deviceInfo`` (vcsim crashes on an edit without it)."""
+    device.filterEnable = bool(filter_enabled)
+    if rules is not None:
+        device.filterInfo = vim.vm.device.VirtualVMCIDevice.FilterInfo(filters=_filter_specs(rules))
+    if device.deviceInfo is None:
+        device.deviceInfo = vim.Description(label="VMCI device", summary="VMCI device")
+    change = vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit,
+                                             device=device)
+    return vim.vm.ConfigSpec(changeVersion=change_version, deviceChange=[change])
+
+
+def apply(client, vm, props, device, filter_enabled, rules, timeout):
+    """Reconfigure once and wait; returns the VMCI device after the change (from the wait's updates,
+    or one more read when those were not taken after the task ended)."""
+    what = "changing the VMCI firewall of %s" % vm_label(props)
+    spec = reconfig_spec(device, props.get("config.changeVersion"), filter_enabled, rules)
+    try:
+        task = vm.ReconfigVM_Task(spec=spec)
+    except vmodl.MethodFault as fault:
+        error = fault_to_error(fault, what)
+        raise VSphereError(refusal_message(error.msg, error.kind, props.get("runtime.powerState")),
+                           kind=error.kind, fault=error.fault)
+    outcome = wait_for_tasks(client.content, [task], timeout, watch=[(vm, WATCH_PATHS)], what=what)
+    error = task_error(outcome, task, what)
+    if error is not None:
+        error.msg = refusal_message(error.msg, error.kind, props.get("runtime.powerState"))
+        raise error
+    devices = outcome.watched.get(vm._moId, {}).get("config.hardware.device")
+    if not outcome.watched_after_completion or devices is None:
+        devices = retrieve_one(client.content, vm, ["config.hardware.device"],
+                               what="reading the VMCI device of %s back" % vm_label(props)).get("config.hardware.device")
+    return find_vmci_device(devices)
+
+
+def current_state(device):
+    """``(filter_enabled, rules)`` of a VMCI device as read."""
+    info = device.filterInfo
+    return bool(device.filterEnable), rules_from_specs(info.filters if info is not None else [])
+
+
+def ensure(client, params, check_mode=False, want_diff=False):
+    """The whole run of vm_vmci_filter; returns the module result."""
+    vm, props = read_vm(client, params)
+    device = vmci_device_of(props)
+    before_enabled, before_rules = current_state(device)
+    decision = plan(before_enabled, before_rules, state=params.get("state") or "present",
+                    filter_enabled=params.get("filter_enabled"), rules=params.get("rules"))
+    after_enabled, after_rules = decision["filter_enabled"], decision["rules"]
+    if decision["changed"] and not check_mode:
+        after_device = apply(client, vm, props, device, after_enabled,
+                             after_rules if decision["rules_changed"] else None, params.get("timeout") or 300)
+        if after_device is not None:
+            after_enabled, after_rules = current_state(after_device)
+    result = dict(changed=decision["changed"], vm=vm_summary(props))
+    result.update(state_view(after_enabled, after_rules))
+    if want_diff:
+        result["diff"] = dict(before=state_view(before_enabled, before_rules),
+                              after=state_view(after_enabled, after_rules))
+    return result
+
+
+def info(client, params):
+    """The whole run of vm_vmci_filter_info."""
+    vm, props = read_vm(client, params)
+    enabled, rules = current_state(vmci_device_of(props))
+    result = dict(changed=False, vm=vm_summary(props))
+    result.update(state_view(enabled, rules))
+    return result
