@@ -108,14 +108,15 @@ def public_rule(rule):
 
 
 def validate(params):
-    """Every problem of the options, as a list of messages (empty when all is well). Pure: runs
-    before the module connects, so bad input never costs a request."""
+    """Every problem of the options, as a list of messages (empty when all is well), for
+    ``module.fail_on_errors``. Pure: runs before the module connects, so bad input never costs a
+    request."""
     errors = []
     rules = params.get("rules")
     if params.get("state") == "absent":
         extra = [o for o in ("rules", "filter_enabled") if params.get(o) is not None]
         if extra:
-            errors.append("state=absent removes every rule and turns filtering off; do not set %s with it."
+            errors.append("state=absent removes every rule and turns filtering off; do not set %s with it"
                           % " or ".join(extra))
         return errors
     if not rules:
@@ -127,16 +128,16 @@ def validate(params):
         for option, values in allowed:
             value = rule.get(option)
             if value not in values:
-                errors.append("rule #%d: %s %s is not allowed; use one of: %s."
+                errors.append("rule #%d: %s %s is not allowed; use one of: %s"
                               % (number, option, "is missing" if value is None else "'%s'" % value, ", ".join(values)))
         try:
             parse_ports(rule.get("ports"))
         except ValueError as exc:
-            errors.append("rule #%d: ports %s." % (number, exc))
+            errors.append("rule #%d: ports %s" % (number, exc))
         (ranked if rule.get("rank") is not None else unranked).append(number)
     if ranked and unranked:
         errors.append("rank is set on rule%s %s but not on %s: give rank on every rule, or on none (the "
-                      "ranks then follow the list order)." % (
+                      "ranks then follow the list order)" % (
                           "s" if len(ranked) > 1 else "", ", ".join("#%d" % n for n in ranked),
                           ", ".join("#%d" % n for n in unranked)))
     elif ranked:
@@ -145,7 +146,7 @@ def validate(params):
             by_rank.setdefault(rule["rank"], []).append(number)
         for rank in sorted(r for r, numbers in by_rank.items() if len(numbers) > 1):
             errors.append("rules %s have the same rank %d: ranks must be unique (vSphere applies the rules in "
-                          "ascending rank)." % (" and ".join("#%d" % n for n in by_rank[rank]), rank))
+                          "ascending rank)" % (" and ".join("#%d" % n for n in by_rank[rank]), rank))
     return errors
 
 

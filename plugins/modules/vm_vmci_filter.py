@@ -231,8 +231,9 @@ diff:
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
+    vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, run
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import (
     ACTIONS,
     DIRECTIONS,
@@ -262,9 +263,7 @@ def main():
     module = build_module(spec, supports_check_mode=True,
                           required_if=[("state", "present", ("filter_enabled", "rules"), True)],
                           **VM_IDENTITY_MODULE_KWARGS)
-    errors = validate(module.params)
-    if errors:
-        module.fail_json(msg=" ".join(errors), error_kind="invalid")
+    fail_on_errors(module, vm_identity_errors(module.params) + validate(module.params))
     run(module, _logic)
 
 

@@ -114,8 +114,9 @@ rules:
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
+    vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, run
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import info
 
 
@@ -125,6 +126,7 @@ def _logic(module, client):
 
 def main():
     module = build_module(vm_identity_argument_spec(), supports_check_mode=True, **VM_IDENTITY_MODULE_KWARGS)
+    fail_on_errors(module, vm_identity_errors(module.params))
     run(module, _logic)
 
 

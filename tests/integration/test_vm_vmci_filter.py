@@ -273,13 +273,15 @@ BAD = [
       "rule #2: ports 65536 is outside the ports vSphere allows (0-65535)"]),
     (dict(state="absent", filter_enabled=False), ["state=absent", "do not set filter_enabled"]),
     (dict(), ["filter_enabled", "rules"]),
+    (dict(uuid="not-a-uuid", filter_enabled=True), ["uuid 'not-a-uuid' is not a UUID"]),
 ]
 
 
 def test_validation_before_any_request(run, vms):
     """Each bad input fails with its message; the whole run makes no SOAP request at all."""
     moid = vms["DC0_H0_VM0"][0]
-    result = run([task("bad %d" % i, moid=moid, **case[0]) for i, case in enumerate(BAD)])
+    result = run([task("bad %d" % i, **dict({"moid": moid} if "uuid" not in case[0] else {}, **case[0]))
+                  for i, case in enumerate(BAD)])
     for i, (unused, fragments) in enumerate(BAD):
         res = result.result("bad %d" % i)
         assert failed(result, "bad %d" % i), (i, res)

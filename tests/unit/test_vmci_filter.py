@@ -76,10 +76,10 @@ def test_parse_ports_errors(value, fragment):
     (dict(state="absent", rules=[rule()]), ["state=absent", "do not set rules"]),
     (dict(state="absent", filter_enabled=False), ["do not set filter_enabled"]),
     (dict(state="present", rules=[rule(action="permit")]),
-     ["rule #1: action 'permit' is not allowed; use one of: allow, deny."]),
+     ["rule #1: action 'permit' is not allowed; use one of: allow, deny"]),
     (dict(state="present", rules=[rule(), rule(protocol="tcp")]),
      ["rule #2: protocol 'tcp' is not allowed; use one of: hypervisor, doorbell, queuepair, datagram, stream, "
-      "anyProtocol."]),
+      "anyProtocol"]),
     (dict(state="present", rules=[rule(direction="in")]),
      ["rule #1: direction 'in' is not allowed", "guest, host, anyDirection"]),
     (dict(state="present", rules=[rule(direction=None)]), ["rule #1: direction is missing"]),
