@@ -19,13 +19,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve_one
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
+    read_vm as _read_vm_props,
+    reconfigure,
+    vm_identity,
+    vm_label,
+)
 
 try:
-    from pyVmomi import vim, vmodl
+    from pyVmomi import vim
 except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
     pass
 
@@ -40,12 +44,6 @@ PROTOCOLS = ("hypervisor", "doorbell", "queuepair", "datagram", "stream", "anyPr
 DIRECTIONS = ("guest", "host", "anyDirection")
 PORT_MIN = 0
 PORT_MAX = 65535
-
-# Everything a run needs from the VM, in one request.
-VM_PATHS = ["name", "config.uuid", "config.version", "config.changeVersion", "config.hardware.device",
-            "runtime.powerState"]
-# The VM properties watched while waiting for the reconfiguration: the new device list.
-WATCH_PATHS = ["config.hardware.device"]
 
 
 # -- pure logic --------------------------------------------------------------------------------
@@ -222,14 +220,6 @@ def refusal_message(message, kind, power_state):
 
 
 # -- vSphere -----------------------------------------------------------------------------------
-def vm_label(props):
-    return "VM '%s' (%s)" % (props.get("name", props.moid), props.moid)
-
-
-def vm_summary(props):
-    return dict(name=props.get("name"), moid=props.moid, uuid=props.get("config.uuid"))
-
-
 def find_vmci_device(devices):
     for device in devices or []:
         if isinstance(device, vim.vm.device.VirtualVMCIDevice):
@@ -254,8 +244,7 @@ def read_vm(client, params):
     """Find the VM and read everything the run needs in one request. Returns (vm, props)."""
     vm = find_vm(client, name=params.get("name"), uuid=params.get("uuid"), moid=params.get("moid"),
                  datacenter=params.get("datacenter"), folder=params.get("folder"))
-    props = retrieve_one(client.content, vm, VM_PATHS, what="reading the VMCI device of VM %s" % vm._moId)
-    return vm, props
+    return vm, _read_vm_props(client, vm)
 
 
 def _filter_specs(rules):
@@ -272,41 +261,27 @@ def _filter_specs(rules):
     return out
 
 
-def reconfig_spec(device, change_version, filter_enabled, rules=None):
-    """The ConfigSpec editing ``device`` (the VMCI device as read, modified in place): filtering on or
-    off and, when ``rules`` is not None, the rule list replaced by ``rules``. The device is sent whole,
-    with its ``deviceInfo`` (vcsim crashes on an edit without it)."""
+def device_change(device, filter_enabled, rules=None):
+    """The device spec editing ``device`` (the VMCI device as read, modified in place): filtering on
+    or off and, when ``rules`` is not None, the rule list replaced by ``rules``. The device is sent
+    whole, with its ``deviceInfo`` (vcsim crashes on an edit without it)."""
     device.filterEnable = bool(filter_enabled)
     if rules is not None:
         device.filterInfo = vim.vm.device.VirtualVMCIDevice.FilterInfo(filters=_filter_specs(rules))
     if device.deviceInfo is None:
         device.deviceInfo = vim.Description(label="VMCI device", summary="VMCI device")
-    change = vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit,
-                                             device=device)
-    return vim.vm.ConfigSpec(changeVersion=change_version, deviceChange=[change])
+    return vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=device)
 
 
-def apply(client, vm, props, device, filter_enabled, rules, timeout):
-    """Reconfigure once and wait; returns the VMCI device after the change (from the wait's updates,
-    or one more read when those were not taken after the task ended)."""
-    what = "changing the VMCI firewall of %s" % vm_label(props)
-    spec = reconfig_spec(device, props.get("config.changeVersion"), filter_enabled, rules)
+def apply(client, props, device, filter_enabled, rules, timeout):
+    """Reconfigure once (with the VM's changeVersion) and wait; returns the VMCI device after it."""
     try:
-        task = vm.ReconfigVM_Task(spec=spec)
-    except vmodl.MethodFault as fault:
-        error = fault_to_error(fault, what)
-        raise VSphereError(refusal_message(error.msg, error.kind, props.get("runtime.powerState")),
-                           kind=error.kind, fault=error.fault)
-    outcome = wait_for_tasks(client.content, [task], timeout, watch=[(vm, WATCH_PATHS)], what=what)
-    error = task_error(outcome, task, what)
-    if error is not None:
+        after = reconfigure(client, props, [device_change(device, filter_enabled, rules)], timeout,
+                            "changing the VMCI firewall of %s" % vm_label(props))
+    except VSphereError as error:
         error.msg = refusal_message(error.msg, error.kind, props.get("runtime.powerState"))
-        raise error
-    devices = outcome.watched.get(vm._moId, {}).get("config.hardware.device")
-    if not outcome.watched_after_completion or devices is None:
-        devices = retrieve_one(client.content, vm, ["config.hardware.device"],
-                               what="reading the VMCI device of %s back" % vm_label(props)).get("config.hardware.device")
-    return find_vmci_device(devices)
+        raise
+    return find_vmci_device(after.get("config.hardware.device"))
 
 
 def current_state(device):
@@ -324,11 +299,11 @@ def ensure(client, params, check_mode=False, want_diff=False):
                     filter_enabled=params.get("filter_enabled"), rules=params.get("rules"))
     after_enabled, after_rules = decision["filter_enabled"], decision["rules"]
     if decision["changed"] and not check_mode:
-        after_device = apply(client, vm, props, device, after_enabled,
+        after_device = apply(client, props, device, after_enabled,
                              after_rules if decision["rules_changed"] else None, params.get("timeout") or 300)
         if after_device is not None:
             after_enabled, after_rules = current_state(after_device)
-    result = dict(changed=decision["changed"], vm=vm_summary(props))
+    result = dict(changed=decision["changed"], vm=vm_identity(props))
     result.update(state_view(after_enabled, after_rules))
     if want_diff:
         result["diff"] = dict(before=state_view(before_enabled, before_rules),
@@ -340,6 +315,6 @@ def info(client, params):
     """The whole run of vm_vmci_filter_info."""
     vm, props = read_vm(client, params)
     enabled, rules = current_state(vmci_device_of(props))
-    result = dict(changed=False, vm=vm_summary(props))
+    result = dict(changed=False, vm=vm_identity(props))
     result.update(state_view(enabled, rules))
     return result

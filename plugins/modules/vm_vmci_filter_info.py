@@ -67,10 +67,20 @@ vm:
       description: The BIOS UUID of the VM.
       type: str
       sample: 4213c5b6-7a21-29c8-d1f1-0f4d7a6e9b10
+    instance_uuid:
+      description: The instance UUID of the VM.
+      type: str
+      sample: 5013c5b6-7a21-29c8-d1f1-0f4d7a6e9b10
+    power_state:
+      description: The power state of the VM when it was read.
+      type: str
+      sample: poweredOn
   sample:
     name: web01
     moid: vm-42
     uuid: 4213c5b6-7a21-29c8-d1f1-0f4d7a6e9b10
+    instance_uuid: 5013c5b6-7a21-29c8-d1f1-0f4d7a6e9b10
+    power_state: poweredOn
 filter_enabled:
   description: Whether the rules are applied (the VMCI device's C(filterEnable)).
   returned: success

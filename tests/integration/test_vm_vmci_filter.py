@@ -118,7 +118,7 @@ def test_add_rules_by_moid_then_unchanged(run, api, vms):
     res = first.result("add")
     assert first.rc == 0, first
     assert res["changed"] is True
-    assert res["vm"] == dict(name="DC0_H0_VM1", moid=moid, uuid=uuid)
+    assert {k: res["vm"][k] for k in ("name", "moid", "uuid")} == dict(name="DC0_H0_VM1", moid=moid, uuid=uuid)
     assert res["filter_enabled"] is True
     assert res["rules"] == [public(1, "allow", "hypervisor", "host"), public(2, "allow", "stream", "host", "2000"),
                             public(3, "deny", "anyProtocol", "anyDirection")]
@@ -312,7 +312,8 @@ def test_info_by_name_uuid_moid_and_round_trip(run, api, vms):
     for name in ("by name", "by uuid", "by instance uuid"):
         res = result.result(name)
         assert res["changed"] is False
-        assert res["vm"] == dict(name="DC0_C0_RP0_VM1", moid=moid, uuid=uuid)
+        assert {k: res["vm"][k] for k in ("name", "moid", "uuid")} == dict(name="DC0_C0_RP0_VM1", moid=moid,
+                                                                           uuid=uuid)
         assert res["filter_enabled"] is True
         assert res["rules"] == expected
     assert by_moid.result("info")["rules"] == expected

@@ -10,7 +10,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter imp
     parse_ports,
     plan,
     public_rule,
-    reconfig_spec,
+    device_change,
     refusal_message,
     rules_from_specs,
     same_rules,
@@ -252,13 +252,11 @@ def vmci_device(filters=None, enabled=True):
         filterInfo=vim.vm.device.VirtualVMCIDevice.FilterInfo(filters=filters or []))
 
 
-def test_reconfig_spec_edits_device_with_rules():
+def test_device_change_edits_device_with_rules():
     device = vmci_device()
     assert vmci_device_of(props_with([device], "vmx-13")) is device
     wanted = desired_rules([rule(ports="0-100"), rule("deny", "anyProtocol", "anyDirection")])
-    spec = reconfig_spec(device, "2026-01-01T00:00:00.000001Z", False, wanted)
-    assert spec.changeVersion == "2026-01-01T00:00:00.000001Z"
-    (change,) = spec.deviceChange
+    change = device_change(device, False, wanted)
     assert change.operation == "edit"
     assert change.device.key == 12000 and change.device.deviceInfo.label == "VMCI device"
     assert change.device.filterEnable is False
@@ -267,11 +265,10 @@ def test_reconfig_spec_edits_device_with_rules():
         (1, "allow", 0, 100), (2, "deny", None, None)]
 
 
-def test_reconfig_spec_keeps_rules_when_none_given():
+def test_device_change_keeps_rules_when_none_given():
     device = vmci_device(filters=specs((7, "allow", "stream", "host")), enabled=False)
     device.deviceInfo = None
-    spec = reconfig_spec(device, "v1", True, None)
-    sent = spec.deviceChange[0].device
+    sent = device_change(device, True, None).device
     assert sent.filterEnable is True
     assert [f.rank for f in sent.filterInfo.filters] == [7]
     assert sent.deviceInfo is not None  # vcsim crashes on an edit without deviceInfo
