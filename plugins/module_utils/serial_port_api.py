@@ -144,6 +144,32 @@ def device_changes(changes, devices, sio_key):
 
 # -- a module run --------------------------------------------------------------------------------
 
+def explain_fault(error, changes, label):
+    """Rewrite a reconfiguration :class:`VSphereError` so that it names the port concerned.
+
+    ``InvalidDeviceSpec`` (and its subclass ``DeviceHotPlugNotSupported``) carry ``deviceIndex``,
+    the position of the refused device in the spec, which is the position in ``changes``.
+    """
+    fault = error.fault
+    if fault is None or not isinstance(fault, vim.fault.InvalidDeviceSpec):
+        return error
+    index = getattr(fault, "deviceIndex", None)
+    change = changes[index] if index is not None and 0 <= index < len(changes) else None
+    port = ("serial port %s (%s)" % (change.number, change.op)) if change is not None and change.number > 0 else \
+        "a serial port"
+    reason = getattr(fault, "msg", None) or getattr(fault, "_wsdlName", "InvalidDeviceSpec")
+    if isinstance(fault, vim.fault.DeviceHotPlugNotSupported):
+        error.msg = ("vSphere cannot %s %s of %s while it runs (DeviceHotPlugNotSupported): power the VM off, "
+                     "or set allow_power_cycle: true. Nothing was changed." % (
+                         change.op if change is not None else "change", port, label))
+        error.kind = "power_state"
+    else:
+        error.msg = "vSphere refused the spec of %s of %s (InvalidDeviceSpec): %s. Nothing was changed." % (
+            port, label, reason)
+        error.kind = "invalid"
+    return error
+
+
 def _describe(numbers):
     named = [str(n) for n in numbers if n is not None and n > 0]
     return "serial port%s %s" % ("s" if len(named) != 1 else "", ", ".join(named) or "without number")
@@ -247,13 +273,14 @@ def ensure(client, params, vm, check_mode, want_diff):
                                     "reconfiguring the serial ports (%s) of %s"
                                     % (", ".join("%s %s" % (c.op, c.number) for c in changes), label))
         except VSphereError as exc:
+            exc = explain_fault(exc, changes, label)
             if cycled:
                 power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
             if exc.kind == "concurrent" and attempt < CONCURRENT_RETRIES:
                 warnings.append("%s was changed by someone else during the run; read it again (attempt %d)."
                                 % (label, attempt + 1))
                 continue
-            raise
+            raise exc
         if cycled:
             power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
             result["power_cycle"] = cycled
