@@ -1,0 +1,27 @@
+"""The benchmark runner (bench/bench.py) in its smallest mode, our side only (no peer install): it
+runs, every playbook run succeeds and does the work (read back by the runner), and the Markdown
+table is written. Speed is never asserted here: bench/run measures it (docs/performance.md)."""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_bench_smoke_writes_the_table(tmp_path):
+    env = dict(os.environ, VMCH_VENV=os.path.dirname(os.path.dirname(sys.executable)))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench.py"), "--smoke", "--no-peer",
+                           "--delay-ms", "0", "--out", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    table = (tmp_path / "smoke.md").read_text()
+    assert "## Requests per module run" in table
+    # the single-VM run: requests counted for a change and a no-change run, port read back
+    single = [line for line in table.splitlines() if line.startswith("| 4 VMs | name | ours |")]
+    assert len(single) == 1 and "yes (1/1)" in single[0], table
+    # the inventory run over 4 VMs: every VM got the port, the second run changed nothing
+    rows = dict((line.split("|")[3].strip(), line) for line in table.splitlines() if line.startswith("| 4 | ours |"))
+    assert set(rows) == {"add port", "again (no change)", "ping (floor)"}, table
+    assert "yes (4/4)" in rows["add port"]
+    assert rows["again (no change)"].split("|")[10].strip() == "0"
+    assert (tmp_path / "raw" / "smoke.json").is_file()
