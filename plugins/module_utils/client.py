@@ -72,6 +72,12 @@ def _permission_text(fault):
 def fault_to_error(fault, what):
     """Translate a vSphere fault raised while doing ``what`` into a :class:`VSphereError`."""
     if HAS_PYVMOMI:
+        if isinstance(fault, vim.fault.NotAuthenticated):  # a NoPermission, but not a missing privilege
+            return VSphereError(
+                "The vSphere session ended while %s (NotAuthenticated): it expired, or an administrator or a "
+                "restart of the server ended it. Run the task again to log in anew." % what,
+                kind="login", fault=fault,
+            )
         if isinstance(fault, vim.fault.NoPermission):
             return VSphereError(
                 "Permission denied while %s: the user lacks %s. Grant the privilege to the user's role "
@@ -153,6 +159,12 @@ class VSphereClient(object):
             self.si = vim.ServiceInstance("ServiceInstance", stub)
             content = self.si.RetrieveContent()
             content.sessionManager.Login(self.username, self._password, None)
+        except vim.fault.PasswordExpired:
+            raise VSphereError(
+                "Cannot log in to %s as %s: the password has expired (PasswordExpired). Change it (vSphere "
+                "Client or the SSO administration), then update the password option or VMWARE_PASSWORD."
+                % (self._where(), self.username), kind="login",
+            )
         except vim.fault.InvalidLogin:
             raise VSphereError(
                 "Cannot log in to %s as %s: the user name or password is incorrect (or the account is "
