@@ -32,7 +32,7 @@ MARKER = re.compile(r"<!-- (example: [^ ]+|not-run: [^>]+) -->\n$")
 def _stale_message(problems, extra, command):
     shown = "\n".join(diff[:3000] for path, diff in problems[:3])
     names = [path for path, diff in problems] + list(extra)
-    return "%s stale (the docs they come from changed). Regenerate with:\n\n    %s\n\nand commit the result.\n%s" % (
+    return "%s stale (what they are generated from changed). Regenerate with:\n\n    %s\n\nand commit the result.\n%s" % (
         ", ".join(names), command, shown)
 
 
