@@ -1,0 +1,296 @@
+"""The roles serial_console and vmci_firewall against the simulator.
+
+What is proven here, by reading the simulator's request trace and the VMs and hosts back with
+pyVmomi (tests/integration/vsphere_helpers.py), not by trusting ``changed``:
+
+* the firewall step runs before any port is touched (every EnableRuleset precedes the first
+  PowerOffVM_Task / ReconfigVM_Task), once per ESXi host and rule set however many VMs share the
+  host, on the VM's host or on every host of its cluster as the scope says;
+* when the firewall step fails, no port of any VM is touched and no VM is power cycled;
+* check mode changes nothing; a second run changes nothing and enables nothing;
+* role arguments are validated before the first vSphere request;
+* the molecule scenarios of both roles pass (converge, idempotence, verify against the simulator).
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from pyVmomi import vim
+
+from conftest import ROOT, ansible_env, connect, run_playbook
+from vsphere_helpers import find_vm, serial_ports
+
+SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
+VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
+CLUSTER_HOSTS = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]
+VSPC = {"type": "network", "service_uri": "telnet://:7001", "proxy_uri": "telnet://vspc.example.com:13370"}
+LISTEN = {"type": "network", "service_uri": "telnet://:7001"}
+
+
+class Trace(object):
+    """The SOAP methods the simulator received since ``mark()``, in order."""
+
+    def __init__(self, sim):
+        self.path = sim.trace_file
+        self.offset = 0
+        self.mark()
+
+    def mark(self):
+        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
+
+    def methods(self):
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            lines = handle.read().splitlines()
+        out = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("http", "POST") == "POST" and record.get("method"):
+                out.append(record["method"])
+        return out
+
+
+def write_inventory(tmp_path, hosts, name="hosts.json", group_vars=None):
+    inventory = {"vms": {"hosts": hosts, "vars": dict({"ansible_connection": "local"}, **(group_vars or {}))}}
+    path = tmp_path / name
+    path.write_text(json.dumps(inventory, indent=1))
+    return str(path)
+
+
+def rulesets(si):
+    """{host name: {rule set key: enabled}} for the two serial-port rule sets of every host."""
+    view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.HostSystem], True)
+    try:
+        out = {}
+        for host in view.view:
+            table = dict((r.key, r.enabled) for r in host.configManager.firewallSystem.firewallInfo.ruleset)
+            out[host.name] = {"remoteSerialPort": table["remoteSerialPort"], "vSPC": table["vSPC"]}
+        return out
+    finally:
+        view.Destroy()
+
+
+def snapshot(si, names):
+    """{VM name: (power state, {port number: backing class})}."""
+    out = {}
+    for name in names:
+        vm = find_vm(si, name)
+        ports = dict((n, p["backing"]["class"]) for n, p in serial_ports(vm).items())
+        out[name] = (vm.runtime.powerState, ports)
+    return out
+
+
+def changed_hosts(run):
+    return sorted(set(e["host"] for e in run.results if e["result"].get("changed")))
+
+
+# Six VMs: two VMs per rule set on some hosts, both scopes, and a VM without network port.
+SIX_VMS = {
+    "DC0_H0_VM0": {"serial_console_ports": [{"number": 1, "backing": VSPC}]},
+    "DC0_H0_VM1": {"serial_console_firewall_scope": "host",
+                   "serial_console_ports": [{"number": 1, "backing": {"type": "network", "direction": "client",
+                                                                      "service_uri": "tcp://console.example.com:7002"}}]},
+    "DC0_H0_VM2": {"serial_console_ports": [{"number": 1, "backing": {"type": "file",
+                                                                      "file_path": "[LocalDS_0] DC0_H0_VM2/com1.log"}}]},
+    "DC0_C0_RP0_VM0": {"serial_console_ports": [{"number": 1, "backing": LISTEN},
+                                                {"number": 2, "backing": {"type": "thinprint"}}]},
+    "DC0_C0_RP0_VM1": {"serial_console_ports": [{"number": 1, "backing": LISTEN}]},
+    "DC0_C0_RP0_VM2": {"serial_console_firewall_scope": "host", "serial_console_ports": [{"number": 1, "backing": VSPC}]},
+}
+
+
+def test_serial_console_check_mode_then_firewall_once_per_host_before_ports_then_idempotent(tmp_path, fresh_vcsim):
+    sim = fresh_vcsim(vm=3)
+    si = connect(sim)
+    inventory = write_inventory(tmp_path, SIX_VMS, group_vars={"serial_console_allow_power_cycle": True})
+    play = [{"import_playbook": SERIAL_CONSOLE}]
+    vm_host = find_vm(si, "DC0_C0_RP0_VM2").runtime.host.name
+    before_hosts = rulesets(si)
+    before_vms = snapshot(si, SIX_VMS)
+    trace = Trace(sim)
+
+    # Check mode: reports the changes, makes none.
+    run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, args=["--check"], name="check")
+    assert run.rc == 0, run
+    assert changed_hosts(run) == sorted(SIX_VMS)
+    methods = trace.methods()
+    assert not set(methods) & {"EnableRuleset", "DisableRuleset", "ReconfigVM_Task", "PowerOffVM_Task",
+                               "PowerOnVM_Task", "ShutdownGuest"}, methods
+    assert rulesets(si) == before_hosts
+    assert snapshot(si, SIX_VMS) == before_vms
+
+    # The real run.
+    trace.mark()
+    run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, name="apply")
+    assert run.rc == 0, run
+    methods = trace.methods()
+    enables = [i for i, m in enumerate(methods) if m == "EnableRuleset"]
+    first_port_change = min(i for i, m in enumerate(methods) if m in ("ReconfigVM_Task", "PowerOffVM_Task"))
+    assert enables and max(enables) < first_port_change, methods
+    # Once per host and rule set: DC0_H0 x2, the three cluster hosts x1 (remoteSerialPort, two VMs
+    # of cluster scope), and vSPC on the host of DC0_C0_RP0_VM2 only (host scope).
+    assert len(enables) == 6, methods
+    assert "DisableRuleset" not in methods and "UpdateRuleset" not in methods
+    # Sessions: a plan per VM that may need a rule set (5), two reads (hosts of the VMs, their
+    # datacenter), at most two enable calls (hosts grouped by rule sets), a reconfiguration per VM (6).
+    assert methods.count("Login") <= 5 + 2 + 2 + 6, methods.count("Login")
+    fw_runs = [e for e in run.results if e["task"].endswith("Firewall | Enable the rule sets the serial ports need")]
+    assert len(fw_runs) == 1 and len(fw_runs[0]["result"]["results"]) <= 2, fw_runs
+
+    hosts = rulesets(si)
+    expected = dict((name, {"remoteSerialPort": False, "vSPC": False}) for name in hosts)
+    expected["DC0_H0"] = {"remoteSerialPort": True, "vSPC": True}
+    for name in CLUSTER_HOSTS:
+        expected[name] = {"remoteSerialPort": True, "vSPC": name == vm_host}
+    assert hosts == expected
+    after = snapshot(si, SIX_VMS)
+    for name, settings in SIX_VMS.items():
+        power, ports = after[name]
+        assert power == "poweredOn", name  # power cycled for the new ports, and back on
+        wanted = dict((p["number"], p["backing"]["type"]) for p in settings["serial_console_ports"])
+        assert sorted(ports) == sorted(wanted), (name, ports)
+        for number, kind in wanted.items():
+            assert ports[number].lower().startswith({"network": "uri", "file": "file", "thinprint": "thinprint"}[kind])
+
+    # Second run: nothing changes, nothing is enabled or reconfigured, no enable session opened.
+    trace.mark()
+    run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, name="again")
+    assert run.rc == 0, run
+    assert changed_hosts(run) == []
+    methods = trace.methods()
+    assert not set(methods) & {"EnableRuleset", "ReconfigVM_Task", "PowerOffVM_Task"}, methods
+    # The 5 plans, the 2 reads, and DC0_H0_VM2 (no network port: not planned, applied directly).
+    assert methods.count("Login") == 5 + 2 + 1, methods.count("Login")
+    assert snapshot(si, SIX_VMS) == after
+
+
+def test_firewall_failure_leaves_every_port_untouched(tmp_path, fresh_vcsim):
+    """The firewall step fails (here vCenter refuses the account used for the firewall task, as it
+    would refuse an account without Host.Config.NetService): no VM is power cycled or reconfigured,
+    including the VM whose ports need no rule set, and the run fails."""
+    sim = fresh_vcsim(username="automation@vsphere.local", password="Right-Password-1")
+    si = connect(sim)
+    names = ["DC0_H0_VM0", "DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1"]
+    inventory = write_inventory(tmp_path, {
+        "DC0_H0_VM0": {"serial_console_ports": [{"number": 1, "backing": VSPC}]},
+        "DC0_C0_RP0_VM0": {"serial_console_firewall_scope": "host",
+                           "serial_console_ports": [{"number": 1, "backing": LISTEN}]},
+        "DC0_C0_RP0_VM1": {"serial_console_ports": [{"number": 1, "backing": {"type": "thinprint"}}]},
+    }, group_vars={"serial_console_allow_power_cycle": True})
+    connection = {"hostname": sim.host, "port": sim.port, "username": sim.username, "password": sim.password,
+                  "validate_certs": False}
+    plays = [{
+        "name": "Serial consoles", "hosts": "vms", "gather_facts": False,
+        "module_defaults": {
+            "group/vmchannels.vsphere.vsphere": connection,
+            "vmchannels.vsphere.esxi_serial_firewall_ruleset": {"password": "Wrong-Password-2"},
+        },
+        "roles": ["vmchannels.vsphere.serial_console"],
+    }]
+    before_vms = snapshot(si, names)
+    before_hosts = rulesets(si)
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, plays, inventory=inventory)  # no VMWARE_* variables: module_defaults only
+    assert run.rc != 0, run
+    failed = [e for e in run.results if e["status"] == "failed"]
+    assert [e["task"].split(" : ")[-1] for e in failed] == ["Firewall | Enable the rule sets the serial ports need"], failed
+    assert "password" in json.dumps(failed[0]["result"]).lower() or "log in" in json.dumps(failed[0]["result"])
+    assert not [e for e in run.results if "Ports |" in e["task"] and e["status"] != "skipped"]
+    methods = trace.methods()
+    assert not set(methods) & {"ReconfigVM_Task", "PowerOffVM_Task", "ShutdownGuest", "EnableRuleset"}, methods
+    assert snapshot(si, names) == before_vms
+    assert rulesets(si) == before_hosts
+    assert "Wrong-Password-2" not in run.stdout + run.stderr
+
+
+def test_role_arguments_are_checked_before_any_request(tmp_path, fresh_vcsim):
+    sim = fresh_vcsim()
+    inventory = write_inventory(tmp_path, {
+        "DC0_H0_VM0": {"serial_console_ports": [{"backing": VSPC}]},  # no number
+        "DC0_H0_VM1": {"serial_console_firewall_scope": "datacenter",
+                       "serial_console_ports": [{"number": 1, "backing": VSPC}]},
+    })
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=inventory)
+    assert run.rc != 0
+    errors = dict((e["host"], " ".join(e["result"].get("argument_errors", [])))
+                  for e in run.results if e["status"] == "failed")
+    assert "number" in errors["DC0_H0_VM0"], errors
+    assert "serial_console_firewall_scope" in errors["DC0_H0_VM1"] and "cluster, host" in errors["DC0_H0_VM1"], errors
+
+    inventory = write_inventory(tmp_path, {"DC0_H0_VM0": {"vmci_firewall_profile": "deny_everything"}}, name="v.json")
+    run = run_playbook(tmp_path, [{"import_playbook": VMCI_FIREWALL}], sim=sim, inventory=inventory, name="vmci")
+    assert run.rc != 0
+    failed = [e for e in run.results if e["status"] == "failed"]
+    assert "deny_all, hypervisor_only, unrestricted" in " ".join(failed[0]["result"]["argument_errors"]), failed
+    assert trace.methods() == []
+
+
+def vmci_state(si, name):
+    vm = find_vm(si, name)
+    device = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualVMCIDevice)][0]
+    rules = [(f.action, f.protocol, f.direction, f.lowerDstPortBoundary, f.upperDstPortBoundary)
+             for f in sorted((device.filterInfo.filters if device.filterInfo else []) or [], key=lambda f: f.rank)]
+    return device.filterEnable, rules
+
+
+def test_vmci_firewall_profiles_rules_and_untouched_vms(tmp_path, fresh_vcsim):
+    sim = fresh_vcsim()
+    si = connect(sim)
+    inventory = write_inventory(tmp_path, {
+        "DC0_H0_VM0": {"vmci_firewall_profile": "hypervisor_only"},
+        # Explicit rules win over a profile set for a whole group.
+        "DC0_H0_VM1": {"vmci_firewall_profile": "deny_all",
+                       "vmci_firewall_rules": [{"action": "allow", "protocol": "stream", "direction": "host",
+                                                "ports": "2000-2010"},
+                                               {"action": "deny", "protocol": "anyProtocol",
+                                                "direction": "anyDirection"}]},
+        "DC0_C0_RP0_VM0": {"vmci_firewall_profile": "unrestricted", "vmci_firewall_enabled": False},
+        "DC0_C0_RP0_VM1": {},  # no VMCI setting: left alone
+    })
+    untouched = vmci_state(si, "DC0_C0_RP0_VM1")
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, [{"import_playbook": VMCI_FIREWALL}], sim=sim, inventory=inventory)
+    assert run.rc == 0, run
+    assert changed_hosts(run) == ["DC0_C0_RP0_VM0", "DC0_H0_VM0", "DC0_H0_VM1"]
+    assert trace.methods().count("ReconfigVM_Task") == 3
+    assert vmci_state(si, "DC0_H0_VM0") == (True, [("allow", "hypervisor", "anyDirection", None, None),
+                                                    ("deny", "anyProtocol", "anyDirection", None, None)])
+    assert vmci_state(si, "DC0_H0_VM1") == (True, [("allow", "stream", "host", 2000, 2010),
+                                                    ("deny", "anyProtocol", "anyDirection", None, None)])
+    assert vmci_state(si, "DC0_C0_RP0_VM0") == (False, [])
+    assert vmci_state(si, "DC0_C0_RP0_VM1") == untouched
+    trace.mark()
+    run = run_playbook(tmp_path, [{"import_playbook": VMCI_FIREWALL}], sim=sim, inventory=inventory, name="again")
+    assert run.rc == 0, run
+    assert changed_hosts(run) == []
+    assert "ReconfigVM_Task" not in trace.methods()
+
+
+@pytest.mark.parametrize("role", ["serial_console", "vmci_firewall"])
+def test_molecule_scenario(role, tmp_path):
+    """`molecule test` of the role: create (starts the simulator), check, converge, idempotence,
+    verify, destroy (stops it)."""
+    env = ansible_env(extra={
+        "MOLECULE_NO_LOG": "false",
+        "NO_COLOR": "1",
+        "PY_COLORS": "0",
+        # Molecule keeps its ephemeral state (and the simulator's) under here.
+        "MOLECULE_EPHEMERAL_DIRECTORY": str(tmp_path / "ephemeral"),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+    })
+    for key in ("ANSIBLE_CALLBACKS_ENABLED", "ANSIBLE_CALLBACK_PLUGINS"):
+        env.pop(key, None)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "molecule"), "test"],
+                          cwd=os.path.join(ROOT, "roles", role), env=env, capture_output=True, text=True,
+                          timeout=600)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    for step in ("create", "check", "converge", "idempotence", "verify", "destroy"):
+        assert "%s: Executed: Successful" % step in output.replace("\u279c ", ""), (step, output[-3000:])
+    assert not os.path.exists(str(tmp_path / "ephemeral" / "vcsim" / "state.json")), "simulator not stopped"
