@@ -33,6 +33,29 @@ def base_argument_spec():
     )
 
 
+def connection_errors(params):
+    """Problems with the connection options that the argument spec cannot express (checked before
+    connecting: an out-of-range port or a URL as hostname would otherwise fail later, less clearly)."""
+    errors = []
+    for option in ("port", "proxy_port"):
+        value = params.get(option)
+        if value is not None and not 1 <= value <= 65535:
+            errors.append("%s is %s; a TCP port is 1-65535" % (option, value))
+    timeout = params.get("timeout")
+    if timeout is not None and timeout < 1:
+        errors.append("timeout is %s; it is in seconds and must be at least 1" % timeout)
+    hostname = params.get("hostname")
+    if hostname:
+        if "://" in hostname or "/" in hostname:
+            host = hostname.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            errors.append("hostname '%s' is a URL; give the host name or address only, for example '%s' "
+                          "(and the port in port)" % (hostname, host or "vc.example.com"))
+        elif any(c.isspace() for c in hostname):
+            errors.append("hostname '%s' contains spaces; give a host name or address, for example "
+                          "vc.example.com" % hostname)
+    return errors
+
+
 def vm_identity_argument_spec():
     """How a module names one virtual machine: name (narrowed by datacenter and folder), uuid or moid."""
     return dict(

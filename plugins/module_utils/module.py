@@ -17,7 +17,10 @@ import socket
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import base_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+    base_argument_spec,
+    connection_errors,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
     HAS_PYVMOMI,
     PYVMOMI_IMPORT_ERROR,
@@ -51,6 +54,7 @@ def run(module, logic):
     """Run ``logic(module, client)``, which returns the result dict, and exit the module with it."""
     if not HAS_PYVMOMI:
         module.fail_json(msg=missing_required_lib("pyVmomi"), exception=str(PYVMOMI_IMPORT_ERROR))
+    fail_on_errors(module, connection_errors(module.params))
     client = client_from_params(module.params)
     result = None
     try:
