@@ -53,6 +53,13 @@ def _valid_port(text):
     return text.isdigit() and 1 <= int(text) <= 65535
 
 
+MAX_HOST_LENGTH = 253  # the longest DNS name
+
+
+def _long_host(uri, host):
+    return "'%s...' has a host name of %d characters; a host name has at most %d" % (uri[:40], len(host), MAX_HOST_LENGTH)
+
+
 def validate_service_uri(uri, direction, proxied):
     """An error message for a ``service_uri`` vSphere would not accept, or ``None``."""
     if not uri or uri != uri.strip() or any(c.isspace() for c in uri):
@@ -76,6 +83,8 @@ def validate_service_uri(uri, direction, proxied):
         return "'%s' uses the scheme '%s'; vSphere accepts %s" % (uri, scheme, ", ".join(SERVICE_URI_SCHEMES))
     if not _valid_port(match.group("port")):
         return "'%s' has port %s; a port is 1-65535" % (uri, match.group("port"))
+    if len(match.group("host")) > MAX_HOST_LENGTH:
+        return _long_host(uri, match.group("host"))
     if direction == "client" and not match.group("host") and not proxied:
         return ("'%s' has no host, but direction is client: a client connects to HOST:PORT "
                 "(an empty host means listen, which needs direction: server)" % uri)
@@ -91,6 +100,8 @@ def validate_proxy_uri(uri):
                 "(other schemes are not accepted for a Virtual Serial Port Concentrator)" % uri)
     if not _valid_port(match.group("port")):
         return "'%s' has port %s; a port is 1-65535" % (uri, match.group("port"))
+    if len(match.group("host")) > MAX_HOST_LENGTH:
+        return _long_host(uri, match.group("host"))
     return None
 
 
