@@ -33,7 +33,7 @@ def tool_env(**extra):
 
 def run(cmd, cwd=ROOT, timeout=600, env=None):
     proc = subprocess.run(cmd, cwd=cwd, env=env or tool_env(), stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, check=False)
     proc.output = "$ %s\n%s\n%s" % (" ".join(cmd), proc.stdout, proc.stderr)
     return proc
 
