@@ -64,7 +64,7 @@ def parse_ports(value):
         open_ended = len(parts) == 2 and parts[1] == ""
         if open_ended:
             parts = parts[:1]
-        if len(parts) > 2 or not all(p.isdigit() for p in parts):
+        if len(parts) > 2 or not all(p.isascii() and p.isdigit() for p in parts):
             raise ValueError("'%s' is not a port or a port range; %s" % (value, hint))
         lower = int(parts[0])
         upper = None if open_ended else int(parts[-1])
