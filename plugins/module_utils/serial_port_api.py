@@ -281,6 +281,17 @@ def ensure(client, params, vm, check_mode, want_diff):
                                 % (label, attempt + 1))
                 continue
             raise exc
+        except Exception as exc:  # the connection died mid-change: do not leave the VM powered off
+            if not cycled:
+                raise
+            try:
+                power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
+            except Exception:
+                raise VSphereError(
+                    "%s was powered off for the change, then the connection was lost (%s) and it could not be "
+                    "powered back on: power it on. The serial-port change may or may not have been applied; run "
+                    "the task again." % (label, exc), kind="connection")
+            raise
         if cycled:
             power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
             result["power_cycle"] = cycled
