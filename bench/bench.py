@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks of vmchannels.vsphere against community.vmware, side by side, on the same simulator.
 
 Every measurement is one whole ``ansible-playbook`` run (timed from the outside, like a user
@@ -37,6 +36,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "vcsim"))
 from vcsimctl import Simulator  # noqa: E402  (stdlib only)
 
 RESULTS = os.path.join(ROOT, "bench", "results")
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 PEER_VENV = os.path.join(ROOT, ".cache", "bench-peer-venv")
 #: ansible 11.x bundles ansible-core 2.18 (runs on Python 3.11) and community.vmware 5.x, whose
 #: module_utils need pyVmomi and requests.
@@ -113,14 +117,14 @@ def ensure_peer(log):
     stamp = os.path.join(PEER_VENV, ".bench-requirements")
     want = "\n".join(PEER_REQUIREMENTS)
     python = os.path.join(PEER_VENV, "bin", "python")
-    if os.path.exists(python) and os.path.exists(stamp) and open(stamp).read() == want:
+    if os.path.exists(python) and os.path.exists(stamp) and _read(stamp) == want:
         return PEER_VENV
     log("installing the peer (%s) into %s" % (", ".join(PEER_REQUIREMENTS), os.path.relpath(PEER_VENV, ROOT)))
     if not os.path.exists(python):
         subprocess.run([sys.executable, "-m", "venv", PEER_VENV], check=True)
     subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"] + PEER_REQUIREMENTS,
                    check=True)
-    with open(stamp, "w") as handle:
+    with open(stamp, "w", encoding="utf-8") as handle:
         handle.write(want)
     return PEER_VENV
 
@@ -258,7 +262,7 @@ def trace_counts(sim):
 def _proc_cpu(pid):
     """User + system CPU seconds of a running process (the simulator)."""
     try:
-        with open("/proc/%d/stat" % pid) as handle:
+        with open("/proc/%d/stat" % pid, encoding="ascii") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
     except (OSError, IndexError, ValueError):
@@ -291,7 +295,7 @@ def play(task, hosts="vms"):
 def write_inventory(workdir, names):
     os.makedirs(workdir, exist_ok=True)
     path = os.path.join(workdir, "inventory.ini")
-    with open(path, "w") as handle:
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write("[vms]\n" + "".join("%s\n" % n for n in names))
     return path
 
@@ -314,7 +318,7 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
         path = plays
     else:
         path = os.path.join(workdir, "%s.yml" % label)
-        with open(path, "w") as handle:
+        with open(path, "w", encoding="utf-8") as handle:
             json.dump(plays, handle, indent=1)
     cmd = [os.path.join(side.venv, "bin", "ansible-playbook"), "-i", inventory, "-f", str(forks), path]
     cmd += list(extra_args)
@@ -329,7 +333,7 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
     time.sleep(0.05)  # the trace is written by the simulator after each response
     soap, gets, methods = trace_counts(sim)
     recap = RECAP.findall(proc.stdout)
-    with open(os.path.join(workdir, "%s.log" % label), "w") as handle:
+    with open(os.path.join(workdir, "%s.log" % label), "w", encoding="utf-8") as handle:
         handle.write(" ".join(cmd) + "\n" + proc.stdout + "\n--- stderr\n" + proc.stderr)
     m = Measure(
         label=label, side=side.key, rc=proc.returncode, wall=wall, hosts=len(recap),
@@ -360,7 +364,7 @@ def scenario_inventory(sides, size, args, workdir, log):
         try:
             for side in sides:
                 sims[side.key] = sim_for(size, args.delay_ms)
-                names[side.key], _ = inventory_of(sims[side.key], size)
+                names[side.key] = inventory_of(sims[side.key], size)[0]
                 inventories[side.key] = write_inventory(os.path.join(workdir, side.key), names[side.key])
             measures = dict((side.key, {}) for side in sides)
             for kind in ("change", "again", "floor"):
@@ -439,10 +443,10 @@ def scenario_serial_console(sides, size, args, workdir, log):
     side = ours[0]
     sim = sim_for(size, args.delay_ms)
     try:
-        names, _ = inventory_of(sim, size)
+        names = inventory_of(sim, size)[0]
         inventory = os.path.join(workdir, "serial_console", "hosts.yml")
         os.makedirs(os.path.dirname(inventory), exist_ok=True)
-        with open(inventory, "w") as handle:
+        with open(inventory, "w", encoding="utf-8") as handle:
             json.dump({"vms": {"hosts": dict((n, None) for n in names), "vars": {"serial_console_ports": [{
                 "number": 1, "backing": dict(type="network", direction="server", **PORT)}]}}}, handle, indent=1)
         out = {}
@@ -590,7 +594,7 @@ def machine_info(sides):
     info = collections.OrderedDict()
     cpu = "?"
     try:
-        for line in open("/proc/cpuinfo"):
+        for line in _read("/proc/cpuinfo").splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
@@ -598,7 +602,7 @@ def machine_info(sides):
         pass
     info["machine"] = "%s, %d CPUs, %s" % (cpu, os.cpu_count() or 0, platform.platform())
     try:
-        mem = [l for l in open("/proc/meminfo") if l.startswith("MemTotal")][0].split()[1]
+        mem = [line for line in _read("/proc/meminfo").splitlines() if line.startswith("MemTotal")][0].split()[1]
         info["memory"] = "%.0f GiB" % (int(mem) / 1024.0 / 1024.0)
     except (OSError, IndexError):
         pass
@@ -687,13 +691,13 @@ BEGIN, END = "<!-- bench:begin (written by bench/run) -->", "<!-- bench:end -->"
 
 def update_docs(markdown, path=DOCS):
     """Put ``markdown`` (the results, headings one level down) between the markers of the docs page."""
-    text = open(path).read()
+    text = _read(path)
     if BEGIN not in text or END not in text:
         raise SystemExit("%s has lost its %s ... %s markers" % (path, BEGIN, END))
     body = "\n".join(("#" + line) if line.startswith("#") else line for line in markdown.splitlines()[1:]).strip()
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
-    with open(path, "w") as handle:
+    with open(path, "w", encoding="utf-8") as handle:
         handle.write(head + BEGIN + "\n\n" + body + "\n\n" + END + tail)
 
 
@@ -701,9 +705,9 @@ def write_outputs(report, args, log):
     os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
     md = os.path.join(args.out, "%s.md" % args.name)
     markdown = render(report)
-    with open(md, "w") as handle:
+    with open(md, "w", encoding="utf-8") as handle:
         handle.write(markdown)
-    with open(os.path.join(args.out, "raw", "%s.json" % args.name), "w") as handle:
+    with open(os.path.join(args.out, "raw", "%s.json" % args.name), "w", encoding="utf-8") as handle:
         json.dump(_plain(report), handle, indent=1, default=str)
     log("table written to %s" % os.path.relpath(md, ROOT))
     if args.docs == "yes" or (args.docs is None and args.mode == "full" and args.name == "latest"
@@ -720,7 +724,7 @@ def main(argv=None):
         print("[%6.0fs] %s" % (time.time() - started, msg), flush=True)
 
     if args.render_only:
-        report = json.load(open(os.path.join(args.out, "raw", "%s.json" % args.name)))
+        report = json.loads(_read(os.path.join(args.out, "raw", "%s.json" % args.name)))
         args.mode = report["meta"]["mode"]
         write_outputs(report, args, log)
         return 0
@@ -740,11 +744,13 @@ def main(argv=None):
         "machine": machine_info(sides)}, "notes": []}
     raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
     if args.merge and os.path.exists(raw_file):
-        previous = json.load(open(raw_file))
+        previous = json.loads(_read(raw_file))
         for key in ("single", "firewall", "inventory", "serial_console", "serial_console_note"):
             if key in previous:
                 report[key] = previous[key]
         report["meta"]["merged_from"] = previous["meta"].get("date")
+        for key, value in previous["meta"].get("machine", {}).items():
+            report["meta"]["machine"].setdefault(key, value)  # e.g. the peer's versions with --no-peer
     try:
         if "single" in args.scenarios:
             log("scenario 2 and look-ups: one VM, change then no change")
