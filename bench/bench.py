@@ -36,16 +36,17 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "vcsim"))
 from vcsimctl import Simulator  # noqa: E402  (stdlib only)
 
 RESULTS = os.path.join(ROOT, "bench", "results")
-
-
-def _read(path):
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
 PEER_VENV = os.path.join(ROOT, ".cache", "bench-peer-venv")
 #: ansible 11.x bundles ansible-core 2.18 (runs on Python 3.11) and community.vmware 5.x, whose
 #: module_utils need pyVmomi and requests.
 PEER_REQUIREMENTS = ["ansible>=11,<12", "pyvmomi>=8.0.1.0", "requests"]
 OURS_COLLECTIONS = os.path.join(ROOT, ".build", "collections")
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
 
 PORT = {"service_uri": "telnet://:7001", "proxy_uri": "telnet://vspc.example.com:13370"}
 CLUSTER = "DC0_C0"
@@ -139,7 +140,7 @@ def peer_collection_version(side):
 
 # --------------------------------------------------------------------------------- simulator
 
-def sim_for(n_vms, delay_ms, cluster_hosts=None, workdir=None):
+def sim_for(n_vms, delay_ms, cluster_hosts=None):
     """A simulator with at least ``n_vms`` VMs: vcsim makes ``vm`` VMs on the standalone host and
     as many in the cluster's resource pool, so ``vm = ceil(n/2)``."""
     options = dict(vm=max(1, (n_vms + 1) // 2), delay_ms=delay_ms or None, start_timeout=300)
@@ -165,8 +166,8 @@ def _vms(si):
     spec = pc.FilterSpec(
         objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[
             pc.TraversalSpec(name="v", type=vim.view.ContainerView, path="view", skip=False)])],
-        propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["name", "config.uuid", "runtime.powerState",
-                                                                  "config.hardware.device"])])
+        propSet=[pc.PropertySpec(type=vim.VirtualMachine,
+                                 pathSet=["name", "config.uuid", "runtime.powerState", "config.hardware.device"])])
     out = {}
     for obj in content.propertyCollector.RetrieveContents([spec]):
         props = dict((p.name, p.val) for p in obj.propSet)
