@@ -144,29 +144,25 @@ def _read_index(client, kind):
     return InventoryIndex(entities)
 
 
-def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
-    """The ``vim.VirtualMachine`` named by exactly one of ``moid``, ``uuid`` or ``name``."""
-    if moid:
-        return client.ref(vim.VirtualMachine, moid)
-    if uuid:
-        search = client.content.searchIndex
-        try:
-            found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=False)
-            if not found:
-                found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=True)
-        except vmodl.MethodFault as fault:
-            raise fault_to_error(fault, "searching a VM with UUID %s" % uuid)
+def _find_by_uuid(client, uuid):
+    search = client.content.searchIndex
+    try:
+        found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=False)
         if not found:
-            raise VSphereError("No virtual machine has the BIOS or instance UUID %s." % uuid, kind="not_found")
-        if len(found) > 1:
-            raise VSphereError(
-                "%d virtual machines have the UUID %s (%s): give the VM's moid instead."
-                % (len(found), uuid, ", ".join(sorted(vm._moId for vm in found))), kind="ambiguous",
-            )
-        return found[0]
-    if not name:
-        raise VSphereError("Name the VM with name, uuid or moid.", kind="invalid")
-    index = _read_index(client, "vm")
+            found = search.FindAllByUuid(uuid=uuid, vmSearch=True, instanceUuid=True)
+    except vmodl.MethodFault as fault:
+        raise fault_to_error(fault, "searching a VM with UUID %s" % uuid)
+    if not found:
+        raise VSphereError("No virtual machine has the BIOS or instance UUID %s." % uuid, kind="not_found")
+    if len(found) > 1:
+        raise VSphereError(
+            "%d virtual machines have the UUID %s (%s): give the VM's moid instead."
+            % (len(found), uuid, ", ".join(sorted(vm._moId for vm in found))), kind="ambiguous",
+        )
+    return found[0]
+
+
+def _select_vm(index, name, datacenter, folder):
     matches, named = select_by_name(index, name, ("VirtualMachine",), datacenter, folder)
     if len(matches) == 1:
         return matches[0].obj
@@ -185,6 +181,39 @@ def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=Non
            ", ".join(sorted("%s (moid %s)" % (index.path(e.parent), e.moid) for e in matches))),
         kind="ambiguous",
     )
+
+
+def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
+    """The ``vim.VirtualMachine`` named by exactly one of ``moid``, ``uuid`` or ``name``."""
+    if moid:
+        return client.ref(vim.VirtualMachine, moid)
+    if uuid:
+        return _find_by_uuid(client, uuid)
+    if not name:
+        raise VSphereError("Name the VM with name, uuid or moid.", kind="invalid")
+    return _select_vm(_read_index(client, "vm"), name, datacenter, folder)
+
+
+def find_vms(client, identities):
+    """Bulk form of :func:`find_vm`: one result per identity dict (``name``/``uuid``/``moid``,
+    ``datacenter``, ``folder``), each a ``vim.VirtualMachine`` or the :class:`VSphereError` that
+    says why it was not found. All names are resolved with ONE inventory read; each uuid costs one
+    ``FindAllByUuid``; moids cost nothing."""
+    index = None
+    out = []
+    for ident in identities:
+        try:
+            if ident.get("moid") or ident.get("uuid") or not ident.get("name"):
+                out.append(find_vm(client, name=ident.get("name"), uuid=ident.get("uuid"), moid=ident.get("moid")))
+                continue
+            if index is None:
+                index = _read_index(client, "vm")
+            out.append(_select_vm(index, ident["name"], ident.get("datacenter"), ident.get("folder")))
+        except VSphereError as exc:
+            if exc.kind not in ("not_found", "ambiguous", "invalid"):
+                raise
+            out.append(exc)
+    return out
 
 
 class HostTarget(object):

@@ -217,6 +217,36 @@ def _plan(props, params):
     return power_state, sio_key, current, devices, changes
 
 
+def check_changes(client, props, changes, sio_key, allow_power_cycle):
+    """Refuse, before any change, what vSphere would refuse: ports on a VM without SIO controller,
+    more ports than the hardware version allows, adding or removing ports while the VM runs
+    (unless ``allow_power_cycle``) or is suspended. Returns the numbers of the ports whose change
+    needs the VM powered off."""
+    label = vm_label(props)
+    power_state = props.get("runtime.powerState")
+    adds = [c for c in changes if c.op == "add"]
+    if adds and sio_key is None:
+        raise VSphereError("%s has no SIO controller, so it cannot have serial ports." % label, kind="invalid")
+    highest = max([c.number for c in adds] or [0])
+    if highest > 4:
+        limit = _hardware_limit(client, props)
+        if limit is not None and highest > limit:
+            raise VSphereError(
+                "%s allows %d serial ports with its hardware version %s; port %d was asked for. Upgrade the "
+                "VM's compatibility or use a lower number." % (label, limit, props.get("config.version"), highest),
+                kind="invalid")
+    blocked = sp.power_problem(changes, power_state)
+    if blocked and power_state != "poweredOff" and not allow_power_cycle:
+        raise VSphereError(
+            "%s is %s: adding or removing %s needs it powered off. Power it off first, or set "
+            "allow_power_cycle: true to shut it down, apply the change and power it back on. Nothing was changed."
+            % (label, power_state, _describe(blocked)), kind="power_state")
+    if blocked and power_state == "suspended":
+        raise VSphereError("%s is suspended: resume or power it off before adding or removing %s. Nothing was changed."
+                           % (label, _describe(blocked)), kind="power_state")
+    return blocked
+
+
 def ensure(client, params, vm, check_mode, want_diff):
     """Make the VM's serial ports what ``params`` asks for.
 
@@ -230,26 +260,7 @@ def ensure(client, params, vm, check_mode, want_diff):
         props = read_vm(client, vm, extra_paths=("environmentBrowser",))
         label = vm_label(props)
         power_state, sio_key, current, devices, changes = _plan(props, params)
-        adds = [c for c in changes if c.op == "add"]
-        if adds and sio_key is None:
-            raise VSphereError("%s has no SIO controller, so it cannot have serial ports." % label, kind="invalid")
-        highest = max([c.number for c in adds] or [0])
-        if highest > 4:
-            limit = _hardware_limit(client, props)
-            if limit is not None and highest > limit:
-                raise VSphereError(
-                    "%s allows %d serial ports with its hardware version %s; port %d was asked for. Upgrade the "
-                    "VM's compatibility or use a lower number." % (label, limit, props.get("config.version"), highest),
-                    kind="invalid")
-        blocked = sp.power_problem(changes, power_state)
-        if blocked and power_state != "poweredOff" and not params["allow_power_cycle"]:
-            raise VSphereError(
-                "%s is %s: adding or removing %s needs it powered off. Power it off first, or set "
-                "allow_power_cycle: true to shut it down, apply the change and power it back on. Nothing was changed."
-                % (label, power_state, _describe(blocked)), kind="power_state")
-        if blocked and power_state == "suspended":
-            raise VSphereError("%s is suspended: resume or power it off before adding or removing %s. Nothing was changed."
-                               % (label, _describe(blocked)), kind="power_state")
+        blocked = check_changes(client, props, changes, sio_key, params["allow_power_cycle"])
         after = sp.predicted(current, changes)
         result.update(vm=vm_identity(props), changes=[
             dict(op=c.op, number=c.number if c.number > 0 else None) for c in changes])

@@ -49,6 +49,31 @@ _LABEL_NUMBER = re.compile(r"^Serial port (\d+)$")
 
 # -- validation ----------------------------------------------------------------------------------
 
+def port_argument_spec():
+    """The argument spec of one ``serial_ports`` entry (documented in vm_serial_port)."""
+    backing = dict(
+        type=dict(type="str", required=True, choices=list(BACKING_TYPES)),
+        service_uri=dict(type="str"),
+        direction=dict(type="str", choices=["server", "client"]),
+        proxy_uri=dict(type="str"),
+        pipe_name=dict(type="str"),
+        endpoint=dict(type="str", choices=["client", "server"]),
+        no_rx_loss=dict(type="bool"),
+        file_path=dict(type="str"),
+        device_name=dict(type="str"),
+        auto_detect=dict(type="bool"),
+    )
+    return dict(
+        number=dict(type="int", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        backing=dict(type="dict", options=backing),
+        yield_on_poll=dict(type="bool"),
+        start_connected=dict(type="bool"),
+        allow_guest_control=dict(type="bool"),
+        connected=dict(type="bool"),
+    )
+
+
 def _valid_port(text):
     return text.isdigit() and 1 <= int(text) <= 65535
 

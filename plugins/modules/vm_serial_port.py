@@ -256,34 +256,13 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import ensure, firewall_check
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import BACKING_TYPES, validate_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
 def argument_spec():
-    backing = dict(
-        type=dict(type="str", required=True, choices=list(BACKING_TYPES)),
-        service_uri=dict(type="str"),
-        direction=dict(type="str", choices=["server", "client"]),
-        proxy_uri=dict(type="str"),
-        pipe_name=dict(type="str"),
-        endpoint=dict(type="str", choices=["client", "server"]),
-        no_rx_loss=dict(type="bool"),
-        file_path=dict(type="str"),
-        device_name=dict(type="str"),
-        auto_detect=dict(type="bool"),
-    )
-    port = dict(
-        number=dict(type="int", required=True),
-        state=dict(type="str", default="present", choices=["present", "absent"]),
-        backing=dict(type="dict", options=backing),
-        yield_on_poll=dict(type="bool"),
-        start_connected=dict(type="bool"),
-        allow_guest_control=dict(type="bool"),
-        connected=dict(type="bool"),
-    )
     spec = vm_identity_argument_spec()
     spec.update(
-        serial_ports=dict(type="list", elements="dict", required=True, options=port),
+        serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
         exclusive=dict(type="bool", default=False),
         allow_power_cycle=dict(type="bool", default=False),
     )

@@ -1,0 +1,221 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vm_serial_port_bulk
+short_description: Manage the serial ports of many vSphere virtual machines in one session
+version_added: 0.1.0
+author: vmchannels maintainers (@vmchannels)
+description:
+  - The bulk form of M(vmchannels.vsphere.vm_serial_port) for inventory-wide runs - one login, one
+    read of every VM, the reconfigure tasks started in parallel waves, one wait per wave.
+  - Each entry of O(vms) names a VM and says what its serial ports should be, in exactly the format
+    of M(vmchannels.vsphere.vm_serial_port); the same rules apply per VM (ports identified by number,
+    unset options kept, one C(ReconfigVM_Task) per VM carrying its C(changeVersion)).
+  - A VM that cannot be changed (not found, powered on while ports must be added or removed,
+    refused by vSphere) is reported in RV(vms) and the others are changed all the same; the task
+    then fails, naming each failed VM. There is no power cycling in bulk; use
+    M(vmchannels.vsphere.vm_serial_port) with O(vmchannels.vsphere.vm_serial_port#module:allow_power_cycle)
+    for those VMs.
+  - VMs whose change was refused because someone else edited them meanwhile are read again and
+    retried (three attempts).
+extends_documentation_fragment:
+  - vmchannels.vsphere.base_options
+  - vmchannels.vsphere.attributes
+  - vmchannels.vsphere.attributes.ACTIONS
+options:
+  vms:
+    description:
+      - The VMs and their serial ports. Each VM may appear once.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description:
+          - The name of the VM. All names of a run are resolved with one inventory read.
+          - Exactly one of O(vms[].name), O(vms[].uuid) and O(vms[].moid) is required.
+        type: str
+      uuid:
+        description: The BIOS or instance UUID of the VM (one search request each).
+        type: str
+      moid:
+        description: The managed object ID of the VM (no request at all).
+        type: str
+      datacenter:
+        description: With O(vms[].name), only search this datacenter.
+        type: str
+      folder:
+        description: With O(vms[].name), only match a VM directly in this VM folder.
+        type: str
+      serial_ports:
+        description:
+          - The serial ports of this VM, in the format of
+            O(vmchannels.vsphere.vm_serial_port#module:serial_ports), validated the same way before
+            any request.
+        type: list
+        elements: dict
+        required: true
+      exclusive:
+        description: Remove every port of this VM that O(vms[].serial_ports) does not list.
+        type: bool
+        default: false
+  parallel:
+    description:
+      - How many reconfigure tasks run at once. vCenter queues the rest anyway; a bound keeps a
+        run of hundreds of VMs from flooding the task list.
+    type: int
+    default: 20
+notes:
+  - Privileges as for M(vmchannels.vsphere.vm_serial_port), on every VM.
+seealso:
+  - module: vmchannels.vsphere.vm_serial_port
+  - module: vmchannels.vsphere.esxi_serial_firewall_ruleset
+"""
+
+EXAMPLES = r"""
+- name: One vSPC console port on every VM of the play, in one session
+  vmchannels.vsphere.vm_serial_port_bulk:
+    vms: "{{ ansible_play_hosts | map('extract', hostvars, 'bulk_entry') | list }}"
+  vars:
+    bulk_entry:
+      name: "{{ inventory_hostname }}"
+      serial_ports:
+        - number: 1
+          backing:
+            type: network
+            service_uri: vSPC.py
+            proxy_uri: "telnet://vspc.example.com:13370"
+  run_once: true
+  delegate_to: localhost
+
+- name: Two VMs, one by name and one by moid
+  vmchannels.vsphere.vm_serial_port_bulk:
+    vms:
+      - name: web01
+        serial_ports:
+          - number: 2
+            backing: {type: file, file_path: "[datastore1] web01/serial2.log"}
+      - moid: vm-42
+        exclusive: true
+        serial_ports:
+          - number: 1
+            backing: {type: network, service_uri: "telnet://:7001"}
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+vms:
+  description: One entry per VM of O(vms), in the same order.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - vm: {"name": "web01", "moid": "vm-42", "uuid": "42165fa3-1b6e-1c0f-3c2a-a2e2b7b2e0a1",
+           "instance_uuid": "50165fa3-1b6e-1c0f-3c2a-a2e2b7b2e0a1", "power_state": "poweredOff"}
+      changed: true
+      changes: [{"op": "add", "number": 1}]
+      serial_ports:
+        - number: 1
+          label: Serial port 1
+          key: 9000
+          backing: {type: network, service_uri: vSPC.py, direction: server, proxy_uri: "telnet://vspc.example.com:13370"}
+          yield_on_poll: true
+          start_connected: true
+          allow_guest_control: false
+          connected: false
+          status: null
+    - vm: {"name": "web02"}
+      changed: false
+      changes: []
+      failed: true
+      error_kind: not_found
+      msg: "No virtual machine named 'web02' was found."
+failed_vms:
+  description: How many VMs could not be changed (each has C(failed) and C(msg) in RV(vms)).
+  returned: always
+  type: int
+  sample: 0
+"""
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+    vm_identity_argument_spec,
+    vm_identity_errors,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_bulk import ensure_many
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
+
+
+def argument_spec():
+    vm = vm_identity_argument_spec()
+    vm.update(
+        serial_ports=dict(type="list", elements="dict", required=True),
+        exclusive=dict(type="bool", default=False),
+    )
+    return dict(
+        vms=dict(type="list", elements="dict", required=True, options=vm,
+                 required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
+        parallel=dict(type="int", default=20),
+    )
+
+
+def validate(params):
+    """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
+    spec of vm_serial_port), before any request."""
+    errors = []
+    if params["parallel"] < 1:
+        errors.append("parallel must be at least 1, got %d" % params["parallel"])
+    if not params["vms"]:
+        errors.append("vms is empty: list at least one VM")
+    validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
+    seen = {}
+    for index, vm in enumerate(params["vms"] or []):
+        where = "vms[%d] (%s)" % (index, vm.get("name") or vm.get("uuid") or vm.get("moid"))
+        identity = tuple((k, vm.get(k)) for k in ("name", "uuid", "moid", "datacenter", "folder"))
+        if identity in seen:
+            errors.append("%s: the VM is listed twice (also vms[%d])" % (where, seen[identity]))
+        seen.setdefault(identity, index)
+        errors += ["%s: %s" % (where, e) for e in vm_identity_errors(vm)]
+        checked = validator.validate(dict(serial_ports=vm["serial_ports"]))
+        if checked.error_messages:
+            errors += ["%s: %s" % (where, e) for e in checked.error_messages]
+            continue
+        vm["serial_ports"] = checked.validated_parameters["serial_ports"]
+        errors += ["%s.%s" % (where, e) for e in validate_ports(vm["serial_ports"])]
+    return errors
+
+
+def _logic(module, client):
+    params = module.params
+    result, warnings = ensure_many(client, params["vms"], params["timeout"], params["parallel"],
+                                   module.check_mode, module._diff)
+    for warning in warnings:
+        module.warn(warning)
+    if result["failed_vms"]:
+        failures = ["%s: %s" % (r["vm"].get("name") or r["vm"].get("moid") or r["vm"].get("uuid"), r["msg"])
+                    for r in result["vms"] if r.get("failed")]
+        error = VSphereError("%d of %d VMs could not be changed (the others were): %s"
+                             % (len(failures), len(result["vms"]), " | ".join(failures)), kind="partial")
+        error.result = result
+        raise error
+    return result
+
+
+def main():
+    module = build_module(argument_spec(), supports_check_mode=True)
+    fail_on_errors(module, validate(module.params))
+    run(module, _logic)
+
+
+if __name__ == "__main__":
+    main()

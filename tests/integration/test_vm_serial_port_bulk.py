@@ -1,0 +1,112 @@
+"""vm_serial_port_bulk: many VMs in one session, against the simulator, read back with pyVmomi."""
+import pytest
+from pyVim.connect import Disconnect
+
+from conftest import connect, run_playbook
+from vcsimctl import Simulator
+from vsphere_helpers import find_vm, power, serial_ports
+
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
+VSPC = {"number": 1, "backing": {"type": "network", "service_uri": "vSPC.py",
+                                 "proxy_uri": "telnet://vspc.example.com:13370"}}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    simulator = Simulator(vm=6, trace=str(tmp_path_factory.mktemp("bulk") / "trace.jsonl")).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture(scope="module")
+def si(sim):
+    service_instance = connect(sim)
+    yield service_instance
+    Disconnect(service_instance)
+
+
+@pytest.fixture
+def play(tmp_path, sim):
+    def run(tasks, **kwargs):
+        return run_playbook(tmp_path, tasks, sim=sim, **kwargs)
+    return run
+
+
+def names(host, count):
+    return ["DC0_%s_VM%d" % (host, i) for i in range(count)]
+
+
+def test_many_vms_in_one_session(play, si, sim):
+    vms = names("H0", 6)
+    for name in vms:
+        power(find_vm(si, name), "poweredOff")
+    entries = [dict(name=n, serial_ports=[VSPC]) for n in vms[:5]]
+    entries.append(dict(moid=find_vm(si, vms[5])._moId, serial_ports=[VSPC, {"number": 2, "backing": {"type": "thinprint"}}]))
+    sim.reset_trace()
+    run = play([{"name": "check", BULK: {"vms": entries, "parallel": 4}, "check_mode": True, "diff": True}])
+    assert run.rc == 0, run
+    check = run.result("check")
+    assert check["changed"] is True and check["failed_vms"] == 0
+    assert sorted(check["diff"]["after"]["vms"]) == sorted("%s (%s)" % (n, find_vm(si, n)._moId) for n in vms)
+    assert all(serial_ports(find_vm(si, n)) == {} for n in vms)
+    assert "ReconfigVM_Task" not in sim.soap_calls()
+
+    sim.reset_trace()
+    run = play([{"name": "bulk", BULK: {"vms": entries, "parallel": 4}}])
+    assert run.rc == 0, run
+    calls = sim.soap_calls()
+    # one login, one name look-up, one read of all VMs, one task per VM, a filter per wave (4 + 2)
+    assert calls["Login"] == 1 and calls["ReconfigVM_Task"] == 6
+    assert calls["CreateFilter"] == 2 and calls["RetrievePropertiesEx"] == 3  # names, VMs, host rule sets
+    result = run.result("bulk")
+    assert [r["changed"] for r in result["vms"]] == [True] * 6
+    assert result["vms"][5]["vm"]["name"] == vms[5]
+    for name in vms[:5]:
+        ports = serial_ports(find_vm(si, name))
+        assert sorted(ports) == [1] and ports[1]["backing"]["proxyURI"] == "telnet://vspc.example.com:13370"
+    assert sorted(serial_ports(find_vm(si, vms[5]))) == [1, 2]
+    # the host's vSPC rule set is disabled in a fresh simulator: one warning for the host, not one per VM
+    assert any("'vSPC' is disabled on host DC0_H0, which runs 6 of these VMs" in w for w in result["warnings"])
+
+    sim.reset_trace()
+    run = play([{"name": "again", BULK: {"vms": entries}}])
+    assert run.rc == 0, run
+    assert run.result("again")["changed"] is False
+    assert "ReconfigVM_Task" not in sim.soap_calls()
+
+
+def test_failures_are_reported_and_the_others_changed(play, si):
+    vms = names("C0_RP0", 3)
+    power(find_vm(si, vms[0]), "poweredOff")
+    power(find_vm(si, vms[1]), "poweredOn")
+    entries = [dict(name=vms[0], serial_ports=[{"number": 3, "backing": {"type": "thinprint"}}]),
+               dict(name=vms[1], serial_ports=[{"number": 3, "backing": {"type": "thinprint"}}]),
+               dict(name="no-such-vm", serial_ports=[VSPC])]
+    run = play([{"name": "mixed", BULK: {"vms": entries}}])
+    assert run.rc != 0
+    result = run.result("mixed")
+    assert result["failed_vms"] == 2 and "2 of 3 VMs could not be changed" in result["msg"]
+    assert [r.get("failed", False) for r in result["vms"]] == [False, True, True]
+    assert "poweredOn" in result["vms"][1]["msg"] and result["vms"][1]["error_kind"] == "power_state"
+    assert result["vms"][2]["error_kind"] == "not_found"
+    assert sorted(serial_ports(find_vm(si, vms[0]))) == [3]
+    assert serial_ports(find_vm(si, vms[1])) == {}
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("args,fragment", [
+    ({"vms": []}, "vms is empty"),
+    ({"vms": [{"serial_ports": []}]}, "one of the following is required: name, uuid, moid"),
+    ({"vms": [{"name": "a", "serial_ports": [{"number": 40, "backing": {"type": "thinprint"}}]}]},
+     "between 1 and 32"),
+    ({"vms": [{"name": "a", "serial_ports": [{"number": 1, "backing": {"type": "nope"}}]}]}, "type"),
+    ({"vms": [{"name": "a", "serial_ports": [{"backing": {"type": "thinprint"}}]}]}, "number"),
+    ({"vms": [{"name": "a", "serial_ports": []}, {"name": "a", "serial_ports": []}]}, "listed twice"),
+    ({"vms": [{"name": "a", "serial_ports": []}], "parallel": 0}, "parallel must be at least 1"),
+])
+def test_validation_before_any_request(play, sim, args, fragment):
+    sim.reset_trace()
+    run = play([{"name": "bad", BULK: args}])
+    assert run.rc != 0
+    assert fragment in run.result("bad")["msg"], run.result("bad")["msg"]
+    assert sum(sim.soap_calls().values()) == 0
