@@ -1,0 +1,267 @@
+"""Faults, through real ansible-playbook runs: each ends in a clear error (no traceback), the VM is read
+back afterwards and is either fully changed or not at all, and no session is left logged in on the
+simulator (SessionManager.sessionList read back).
+
+How the faults are made (tests/integration/reliability_support.py):
+* stopped before the run: a simulator that was started, then stopped;
+* connection lost between the read and the reconfigure: a TLS proxy between module and simulator
+  drops the connection on the first ReconfigVM_Task (or EnableRuleset) without forwarding it; a second
+  proxy forwards it and loses vSphere's answer (the change is then complete);
+* simulator killed between the read and the reconfigure: with a per-call delay of 300 ms, a thread
+  SIGKILLs the launcher as soon as its trace logs the arriving ReconfigVM_Task (before vcsim executes
+  it, as the delay comes first). The simulator's state dies with it, so that VM cannot be read back:
+  the proxy faults above are the read-back proof for the same moment of the run;
+* answering slowly: a per-call delay (1.2 s) above the module's timeout (1 s);
+* a vSphere task that fails: a VM marked as template (vcsim, like vCenter, refuses to reconfigure
+  its devices: the ReconfigVM_Task ends in NotSupported);
+* bad credentials (the simulator enforcing user and password) and a session that ends in the middle
+  of the run (terminated by an administrator, as an expired session: NotAuthenticated).
+Untrusted certificates are in test_security.py.
+"""
+import pytest
+
+from conftest import run_playbook
+from reliability_support import (
+    FaultProxy,
+    Reader,
+    firewall_guard,
+    kill_on,
+    make_pki,
+    other_sessions,
+    register_trace,
+)
+from vcsimctl import Simulator
+from vsphere_helpers import power, serial_ports
+
+# The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
+pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
+
+SP = "vmchannels.vsphere.vm_serial_port"
+SPI = "vmchannels.vsphere.vm_serial_port_info"
+FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
+FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
+VF = "vmchannels.vsphere.vm_vmci_filter"
+VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+
+TWO_PORTS = [{"number": 1, "backing": {"type": "thinprint"}},
+             {"number": 2, "backing": {"type": "file", "file_path": "[LocalDS_0] x/serial2.log"}}]
+RULES = [{"action": "allow", "protocol": "hypervisor", "direction": "host"},
+         {"action": "deny", "protocol": "anyProtocol", "direction": "anyDirection"}]
+# One task per module, for faults that hit every module alike.
+ALL_MODULES = [
+    (SP, {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}),
+    (SPI, {"name": "DC0_H0_VM0"}),
+    (FW, {"cluster_name": "DC0_C0", "rulesets": ["vSPC"]}),
+    (FWI, {"datacenter": "DC0"}),
+    (VF, {"name": "DC0_H0_VM0", "rules": RULES}),
+    (VFI, {"name": "DC0_H0_VM0"}),
+]
+
+
+def each_module(**extra):
+    tasks = []
+    for module, args in ALL_MODULES:
+        args = dict(args, **extra)
+        tasks.append({"name": module.rsplit(".", maxsplit=1)[-1], module: args, "ignore_errors": True})
+    return tasks
+
+
+def failed(run, name):
+    entry = run.task(name)
+    assert entry["status"] == "failed", entry
+    result = entry["result"]
+    assert "Module failed" not in result["msg"] and "MODULE FAILURE" not in result["msg"], result["msg"]
+    return result
+
+
+def no_traceback(run):
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    simulator = register_trace(Simulator(vm=3, trace=str(tmp_path_factory.mktemp("faults") / "trace.jsonl")).start())
+    yield simulator
+    simulator.stop()
+
+
+def test_simulator_stopped_before_the_run(fresh_vcsim, tmp_path):
+    stopped = fresh_vcsim(vm=1)
+    stopped.stop()
+    run = run_playbook(tmp_path, each_module(), sim=stopped)
+    no_traceback(run)
+    for module, dummy in ALL_MODULES:
+        result = failed(run, module.rsplit(".", maxsplit=1)[-1])
+        assert "Cannot reach 127.0.0.1:%d" % stopped.port in result["msg"], result["msg"]
+        assert "VMWARE_HOST" in result["msg"] and result["error_kind"] == "connection"
+
+
+def test_connection_lost_at_the_change(sim, pki, tmp_path):
+    """The connection dies when the change is sent: before it reaches vSphere (nothing changed, the
+    VM powered off for it is powered back on, the firewall of the hosts not reached is untouched),
+    or after vSphere executed it (the change is complete; the next run has nothing to do)."""
+    with Reader(sim) as reader:
+        for name in ("DC0_H0_VM0", "DC0_H0_VM2"):
+            power(reader.vm(name), "poweredOff")
+        power(reader.vm("DC0_H0_VM1"), "poweredOn")
+        vmci_before = reader.vmci("DC0_C0_RP0_VM0")
+        firewalls_before = reader.firewalls()
+    proxies = dict(
+        drop_serial=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop"),
+        drop_cycle=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop"),
+        drop_vmci=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop"),
+        drop_firewall=FaultProxy(sim, pki["self_cert"], pki["self_key"], "EnableRuleset", "drop", occurrence=2),
+        lost_answer=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop_response"),
+    )
+    tasks = [
+        {"name": "drop_serial", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}},
+        {"name": "drop_cycle", SP: {"name": "DC0_H0_VM1", "serial_ports": TWO_PORTS, "allow_power_cycle": True}},
+        {"name": "drop_vmci", VF: {"name": "DC0_C0_RP0_VM0", "filter_enabled": True, "rules": RULES}},
+        {"name": "drop_firewall", FW: {"cluster_name": "DC0_C0", "rulesets": ["remoteSerialPort"]}},
+        {"name": "lost_answer", SP: {"name": "DC0_H0_VM2", "serial_ports": TWO_PORTS}},
+    ]
+    for entry in tasks:
+        args = entry[[k for k in entry if k.startswith("vmchannels")][0]]
+        args["port"] = proxies[entry["name"]].port
+        entry["ignore_errors"] = True
+    try:
+        run = run_playbook(tmp_path, tasks, sim=sim)
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
+    no_traceback(run)
+    for name, proxy in proxies.items():
+        assert proxy.fired.is_set(), name
+        result = failed(run, name)
+        assert "Lost the connection to 127.0.0.1:%d" % proxy.port in result["msg"], result["msg"]
+        assert "may or may not have been applied" in result["msg"] and result["error_kind"] == "connection"
+        assert proxy.methods[-1] == "Logout", (name, proxy.methods)  # logged out on a new connection
+
+    with Reader(sim) as reader:
+        assert serial_ports(reader.vm("DC0_H0_VM0")) == {}
+        cycled = reader.vm("DC0_H0_VM1")
+        assert serial_ports(cycled) == {} and cycled.runtime.powerState == "poweredOn"
+        assert reader.vmci("DC0_C0_RP0_VM0") == vmci_before
+        # EnableRuleset reached the first host; the connection died on the second: the rest is as before.
+        firewalls = reader.firewalls()
+        changed = dict((h, [k for k in t if t[k] != firewalls_before[h][k]]) for h, t in firewalls.items())
+        assert changed == {"DC0_C0_H0": ["remoteSerialPort"], "DC0_C0_H1": [], "DC0_C0_H2": [], "DC0_H0": []}
+        assert firewalls["DC0_C0_H0"]["remoteSerialPort"][1:] == firewalls_before["DC0_C0_H0"]["remoteSerialPort"][1:]
+        # The answer was lost, but vSphere had applied the whole change.
+        assert sorted(serial_ports(reader.vm("DC0_H0_VM2"))) == [1, 2]
+    assert other_sessions(sim) == []
+
+    # Running again (directly) completes what was cut off, and finds the lost answer's change done.
+    run = run_playbook(tmp_path, [
+        {"name": "again serial", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}},
+        {"name": "again firewall", FW: {"cluster_name": "DC0_C0", "rulesets": ["remoteSerialPort"]}},
+        {"name": "again lost answer", SP: {"name": "DC0_H0_VM2", "serial_ports": TWO_PORTS}},
+    ], sim=sim, name="again")
+    assert run.rc == 0, run
+    assert run.result("again serial")["changed"] is True
+    assert run.result("again firewall")["changed_hosts"] == ["DC0_C0_H1", "DC0_C0_H2"]
+    assert run.result("again lost answer")["changed"] is False
+    assert other_sessions(sim) == []
+
+
+def test_simulator_killed_between_read_and_reconfigure(tmp_path):
+    sim = Simulator(vm=1, delay_ms=300, trace=str(tmp_path / "trace.jsonl")).start()
+    try:
+        with Reader(sim) as reader:
+            power(reader.vm("DC0_H0_VM0"), "poweredOff")
+        killed = kill_on(sim, "ReconfigVM_Task")
+        run = run_playbook(tmp_path, [{"name": "killed", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}}],
+                           sim=sim)
+        assert killed.is_set()
+        no_traceback(run)
+        result = failed(run, "killed")
+        assert "Lost the connection to 127.0.0.1:%d" % sim.port in result["msg"], result["msg"]
+        assert "run the task again" in result["msg"]
+    finally:
+        sim.stop()
+
+
+def test_simulator_answering_slower_than_the_timeout(tmp_path):
+    sim = Simulator(vm=1, delay_ms=1200, trace=str(tmp_path / "trace.jsonl")).start()
+    try:
+        run = run_playbook(tmp_path, [
+            {"name": "slow", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS, "timeout": 1}},
+        ], sim=sim)
+        no_traceback(run)
+        result = failed(run, "slow")
+        assert "timed out after 1 seconds" in result["msg"] and result["error_kind"] == "connection"
+        # The request that timed out was the first one: no login, so no session, and nothing changed.
+        assert "Login" not in sim.soap_calls()
+        assert other_sessions(sim, settle=3) == []
+    finally:
+        sim.stop()
+
+
+def test_failing_vsphere_task_changes_nothing(sim, tmp_path):
+    with Reader(sim) as reader:
+        template = reader.vm("DC0_C0_RP0_VM2")
+        power(template, "poweredOff")
+        template.MarkAsTemplate()
+        vmci_before = reader.vmci("DC0_C0_RP0_VM2")
+        version = template.config.changeVersion
+    sim.reset_trace()
+    run = run_playbook(tmp_path, [
+        {"name": "serial on template", SP: {"name": "DC0_C0_RP0_VM2", "serial_ports": TWO_PORTS},
+         "ignore_errors": True},
+        {"name": "vmci on template", VF: {"name": "DC0_C0_RP0_VM2", "rules": RULES, "filter_enabled": True},
+         "ignore_errors": True},
+    ], sim=sim)
+    no_traceback(run)
+    assert sim.soap_calls()["ReconfigVM_Task"] == 2
+    for name, what in (("serial on template", "reconfiguring the serial ports (add 1, add 2)"),
+                       ("vmci on template", "changing the VMCI firewall")):
+        result = failed(run, name)
+        assert what in result["msg"] and "DC0_C0_RP0_VM2" in result["msg"], result["msg"]
+        assert "NotSupported" in result["msg"] and result["error_kind"] == "task"
+    with Reader(sim) as reader:
+        template = reader.vm("DC0_C0_RP0_VM2")
+        assert serial_ports(template) == {}
+        assert reader.vmci("DC0_C0_RP0_VM2") == vmci_before
+        assert template.config.changeVersion == version
+    assert other_sessions(sim) == []
+
+
+def test_bad_credentials_and_an_ended_session(fresh_vcsim, pki, tmp_path):
+    sim = fresh_vcsim(vm=1, username="ops@vsphere.local", password="Right-Pw-0rchid")
+    run = run_playbook(tmp_path, each_module(password="Wrong-Pw-0rchid"), sim=sim)
+    no_traceback(run)
+    for module, dummy in ALL_MODULES:
+        result = failed(run, module.rsplit(".", maxsplit=1)[-1])
+        assert "Cannot log in to 127.0.0.1:%d as ops@vsphere.local" % sim.port in result["msg"], result["msg"]
+        assert "user name or password is incorrect" in result["msg"] and result["error_kind"] == "login"
+
+    # The session ends while the run is going (an administrator terminates it, or it expires).
+    with Reader(sim) as reader:
+        vm = reader.vm("DC0_H0_VM0")
+        power(vm, "poweredOff")
+        uuid = vm.config.uuid
+        own = reader.content.sessionManager.currentSession.key
+
+        def terminate_the_module_session():
+            manager = reader.content.sessionManager
+            manager.TerminateSession(sessionId=[s.key for s in manager.sessionList if s.key != own])
+
+        proxy = FaultProxy(sim, pki["self_cert"], pki["self_key"], "FindAllByUuid", "hook",
+                           hook=terminate_the_module_session)
+        try:
+            run = run_playbook(tmp_path, [{"name": "ended", SP: {"uuid": uuid, "serial_ports": TWO_PORTS}}],
+                               sim=sim, env=proxy.env(), name="ended")
+        finally:
+            proxy.close()
+        assert proxy.fired.is_set()
+        no_traceback(run)
+        result = failed(run, "ended")
+        assert "session ended" in result["msg"] and "NotAuthenticated" in result["msg"], result["msg"]
+        assert result["error_kind"] == "login"
+        assert serial_ports(vm) == {}
+    assert other_sessions(sim) == []

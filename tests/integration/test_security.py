@@ -1,0 +1,222 @@
+"""Secrets, TLS and firewall safety.
+
+* The password never appears in module results, warnings, errors, diffs, ``-vvv`` output or the
+  Ansible log: a distinctive password, enforced by the simulator, is grepped for in all of them after
+  runs of every module that succeed, warn, diff, and fail in several ways.
+* ``validate_certs`` defaults to true: a simulator serving a certificate from a private CA is refused
+  (the message names validate_certs and REQUESTS_CA_BUNDLE) until REQUESTS_CA_BUNDLE points at that CA;
+  a certificate for another name and a self-signed one are refused even then.
+* No code path of the collection calls UpdateRuleset or any firewall method but Enable/DisableRuleset
+  (a static scan of plugins/), no run of these tests does (every simulator trace of the reliability,
+  security and concurrency tests is scanned after each test: reliability_support.assert_firewall_calls),
+  and no module changes a rule set it was not asked to change (read back before and after).
+"""
+import ast
+import json
+import os
+
+import pytest
+
+from conftest import ROOT, run_playbook
+from reliability_support import Reader, firewall_guard, make_pki, other_sessions
+from vsphere_helpers import power
+
+# The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
+pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
+
+SP = "vmchannels.vsphere.vm_serial_port"
+SPI = "vmchannels.vsphere.vm_serial_port_info"
+FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
+FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
+VF = "vmchannels.vsphere.vm_vmci_filter"
+VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+SECRET = "Vmch-S3cr3t&<%q9-Orchid"
+WRONG = "Wr0ng-Gu3ss&<%-Lotus"
+USER = "secops@vsphere.local"
+NETWORK_PORT = [{"number": 1, "backing": {"type": "network", "service_uri": "telnet://:7001"}}]
+RULES = [{"action": "allow", "protocol": "hypervisor", "direction": "host"}]
+
+
+ENV_TASKS = ("serial check", "serial", "firewall info", "not found", "bad input", "wrong password")
+
+
+def _tasks():
+    return [
+        {"name": "serial check", SP: {"name": "DC0_H0_VM0", "serial_ports": NETWORK_PORT}, "check_mode": True},
+        {"name": "serial", SP: {"name": "DC0_H0_VM0", "serial_ports": NETWORK_PORT}},
+        {"name": "serial info", SPI: {"name": "DC0_H0_VM0"}},
+        {"name": "vmci", VF: {"name": "DC0_H0_VM0", "filter_enabled": True, "rules": RULES}},
+        {"name": "vmci info", VFI: {"name": "DC0_H0_VM0"}},
+        {"name": "firewall", FW: {"esxi_hostname": "DC0_C0_H0", "rulesets": ["vSPC"]}},
+        {"name": "firewall info", FWI: {"datacenter": "DC0"}},
+        {"name": "not found", SPI: {"name": "no-such-vm"}, "ignore_errors": True},
+        {"name": "bad input", SP: {"name": "DC0_H0_VM0", "serial_ports": [{"number": 99}]}, "ignore_errors": True},
+        {"name": "powered on", SP: {"name": "DC0_H0_VM1", "serial_ports": NETWORK_PORT}, "ignore_errors": True},
+        {"name": "wrong password", SPI: {"name": "DC0_H0_VM0", "password": WRONG}, "ignore_errors": True},
+    ]
+
+
+def test_password_never_in_output(fresh_vcsim, tmp_path):
+    sim = fresh_vcsim(vm=2, username=USER, password=SECRET)
+    with Reader(sim) as reader:
+        power(reader.vm("DC0_H0_VM0"), "poweredOff")
+        power(reader.vm("DC0_H0_VM1"), "poweredOn")
+        firewalls_before = reader.firewalls()
+    connection = {"hostname": sim.host, "port": sim.port, "username": USER, "password": SECRET,
+                  "validate_certs": False}
+    plays = [
+        # the password in the playbook, through module_defaults of the action group
+        {"name": "module_defaults", "hosts": "localhost", "connection": "local", "gather_facts": False,
+         "module_defaults": {"group/vmchannels.vsphere.vsphere": connection}, "tasks": _tasks()},
+        # the password from VMWARE_PASSWORD
+        {"name": "environment", "hosts": "localhost", "connection": "local", "gather_facts": False,
+         "tasks": [dict(t, name=t["name"] + " (env)") for t in _tasks() if t["name"] in ENV_TASKS]},
+    ]
+    log = tmp_path / "ansible.log"
+    run = run_playbook(tmp_path, plays, sim=sim, args=["-vvv", "--diff"], env={"ANSIBLE_LOG_PATH": str(log)})
+    assert run.rc == 0, run  # every failure above is an expected one (ignore_errors)
+    assert run.result("serial")["changed"] is True and run.result("serial (env)")["changed"] is False
+    for suffix in ("", " (env)"):
+        assert run.result("serial" + suffix)["diff"]["after"]["serial_ports"]["port 1"]
+        assert any("remoteSerialPort" in w for w in run.result("serial check" + suffix)["warnings"])
+        for name, fragment in (("not found", "No virtual machine named"), ("bad input", "between 1 and 32"),
+                               ("powered on", "poweredOn"), ("wrong password", "Cannot log in")):
+            if suffix and name not in ENV_TASKS:
+                continue
+            entry = run.task(name + suffix)
+            assert entry["status"] == "failed" and fragment in entry["result"]["msg"], entry
+    # Everything a user or a log collector could see: screen (-vvv, diffs), results, the Ansible log.
+    seen = {"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results),
+            "log": log.read_text()}
+    assert "remoteSerialPort" in seen["stdout"] and "port 1" in seen["stdout"]  # warnings and diffs shown
+    assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in seen["results"]  # the invocation is there, masked
+    for where, text in seen.items():
+        for secret in (SECRET, WRONG):
+            assert secret not in text, "%s leaks a password" % where
+            for fragment in (secret[:8], secret[-8:]):  # nor a part of it
+                assert fragment not in text, "%s leaks part of a password" % where
+
+    # No module touched a rule set it was not asked for: only vSPC on DC0_C0_H0 changed.
+    with Reader(sim) as reader:
+        after = reader.firewalls()
+    changed = sorted((h, k) for h in after for k in after[h] if after[h][k] != firewalls_before[h][k])
+    assert changed == [("DC0_C0_H0", "vSPC")]
+    assert after["DC0_C0_H0"]["vSPC"][1:] == firewalls_before["DC0_C0_H0"]["vSPC"][1:]
+    assert other_sessions(sim) == []
+
+
+def test_password_is_no_log_and_the_only_secret_option():
+    from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import base_argument_spec
+
+    spec = base_argument_spec()
+    assert spec["password"]["no_log"] is True
+    assert spec["validate_certs"]["default"] is True
+    # No other option of any module looks like a secret (it would need no_log too).
+    for path in sorted(os.listdir(os.path.join(ROOT, "plugins", "modules"))):
+        if not path.endswith(".py"):
+            continue
+        source = open(os.path.join(ROOT, "plugins", "modules", path)).read()
+        options = _doc_options(source)
+        suspicious = [o for o in options if any(w in o.lower() for w in ("pass", "secret", "token", "cred", "key"))]
+        assert suspicious == [], (path, suspicious)
+
+
+def _doc_options(source):
+    """Option names (nested ones too) of a module's DOCUMENTATION."""
+    import yaml
+
+    tree = ast.parse(source)
+    doc = [n.value.value for n in tree.body if isinstance(n, ast.Assign)
+           and getattr(n.targets[0], "id", None) == "DOCUMENTATION"][0]
+    names = []
+
+    def walk(options):
+        for name, spec in (options or {}).items():
+            names.append(name)
+            walk((spec or {}).get("suboptions"))
+
+    walk(yaml.safe_load(doc).get("options"))
+    return names
+
+
+def test_tls_certificate_verification(fresh_vcsim, tmp_path):
+    pki = make_pki(str(tmp_path))
+    trusted = fresh_vcsim(vm=1, cert=pki["cert"], key=pki["key"])
+    self_signed = fresh_vcsim(vm=1, cert=pki["self_cert"], key=pki["self_key"])
+    env = dict(trusted.env())
+    del env["VMWARE_VALIDATE_CERTS"]  # the default: true
+    tasks = [
+        {"name": "default trust store", SPI: {"name": "DC0_H0_VM0"}, "ignore_errors": True,
+         "environment": {"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": ""}},
+        {"name": "CA trusted", SPI: {"name": "DC0_H0_VM0"}, "environment": {"REQUESTS_CA_BUNDLE": pki["ca"]}},
+        {"name": "CA trusted, other name", SPI: {"name": "DC0_H0_VM0", "hostname": "localhost"},
+         "ignore_errors": True, "environment": {"REQUESTS_CA_BUNDLE": pki["ca"]}},
+        {"name": "self-signed", SPI: {"name": "DC0_H0_VM0", "port": self_signed.port, "validate_certs": True},
+         "ignore_errors": True, "environment": {"REQUESTS_CA_BUNDLE": pki["ca"]}},
+        {"name": "self-signed, not validated", SPI: {"name": "DC0_H0_VM0", "port": self_signed.port,
+                                                     "validate_certs": False}},
+    ]
+    run = run_playbook(tmp_path, tasks, env=env)
+    assert "Traceback" not in run.stdout + run.stderr
+    for name, reason in (("default trust store", "unable to get local issuer certificate"),
+                         ("CA trusted, other name", "match"),
+                         ("self-signed", "self-signed certificate")):
+        entry = run.task(name)
+        assert entry["status"] == "failed", entry
+        msg = entry["result"]["msg"]
+        assert "could not be verified" in msg and reason in msg, (name, msg)
+        assert "validate_certs" in msg and "REQUESTS_CA_BUNDLE" in msg, (name, msg)
+        assert entry["result"]["error_kind"] == "tls"
+    assert run.result("CA trusted")["vm"]["name"] == "DC0_H0_VM0"
+    assert run.result("self-signed, not validated")["vm"]["name"] == "DC0_H0_VM0"
+    # A refused handshake never logs in: nothing to clean up on either simulator.
+    assert other_sessions(trusted) == [] and other_sessions(self_signed) == []
+
+
+def _firewall_methods():
+    from pyVmomi import vim
+
+    return set(m for m in dir(vim.host.FirewallSystem) if m[:1].isupper() and callable(
+        getattr(vim.host.FirewallSystem, m, None)) and m not in ("Array",))
+
+
+def _code_words(path):
+    """Every attribute name, variable name and (non-docstring) string constant of a Python file."""
+    tree = ast.parse(open(path).read())
+    docstrings = set(id(n.body[0].value) for n in ast.walk(tree)
+                     if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                     and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            yield node.attr
+        elif isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.value
+
+
+def test_no_code_path_calls_update_ruleset():
+    """Static scan of plugins/: the only firewall-system methods named anywhere in code (attribute
+    access, getattr strings, messages) are EnableRuleset and DisableRuleset, only in firewall.py; no
+    string even contains UpdateRuleset or builds a RulesetSpec (comments and docstrings may)."""
+    methods = _firewall_methods()
+    assert {"EnableRuleset", "DisableRuleset", "UpdateRuleset", "UpdateDefaultPolicy"} <= methods
+    found = {}
+    for folder, dummy, files in os.walk(os.path.join(ROOT, "plugins")):
+        for name in (f for f in files if f.endswith(".py")):
+            path = os.path.join(folder, name)
+            for word in _code_words(path):
+                for method in methods | {"RulesetSpec", "IpList"}:
+                    if word == method or (method in ("UpdateRuleset", "RulesetSpec") and method in word):
+                        found.setdefault(method, set()).add(os.path.relpath(path, ROOT))
+    assert set(found) == {"EnableRuleset", "DisableRuleset"}, found
+    assert all(paths == {"plugins/module_utils/firewall.py"} for paths in found.values()), found
+
+
+@pytest.mark.parametrize("module", ["test_reliability", "test_concurrency", "test_security",
+                                    "test_reliability_bad_input"])
+def test_every_trace_is_scanned(module):
+    """The guard that scans the simulator traces after each test is in place in every test file of
+    this suite (reliability_support.firewall_guard)."""
+    source = open(os.path.join(ROOT, "tests", "integration", module + ".py")).read()
+    assert "firewall_guard" in source

@@ -1,0 +1,181 @@
+"""Bad input against the pure validation functions the modules call before connecting: one table
+per function, each message must name the option and say what is allowed. (The end-to-end table, which
+also proves that no request is made, is tests/integration/test_reliability_bad_input.py; this one
+covers more variants at no cost.)"""
+import pytest
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+    connection_errors,
+    vm_identity_errors,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import validate_params
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import validate_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import validate as validate_vmci
+
+GOOD_CONNECTION = dict(hostname="vc.example.com", port=443, proxy_port=None, timeout=300)
+
+
+@pytest.mark.parametrize("changes,fragments", [
+    (dict(port=0), ["port is 0", "1-65535"]),
+    (dict(port=65536), ["port is 65536", "1-65535"]),
+    (dict(port=-443), ["port", "1-65535"]),
+    (dict(proxy_port=0), ["proxy_port is 0", "1-65535"]),
+    (dict(proxy_port=99999), ["proxy_port", "1-65535"]),
+    (dict(timeout=0), ["timeout is 0", "at least 1"]),
+    (dict(timeout=-5), ["timeout is -5", "at least 1"]),
+    (dict(hostname="https://vc.example.com/sdk"), ["hostname", "is a URL", "'vc.example.com'"]),
+    (dict(hostname="https://admin:pw@vc.example.com"), ["hostname", "'vc.example.com'"]),
+    (dict(hostname="vc.example.com/sdk"), ["hostname", "'vc.example.com'"]),
+    (dict(hostname="vc example.com"), ["hostname", "contains spaces"]),
+    (dict(hostname="vc.example.com\t"), ["hostname", "contains spaces"]),
+])
+def test_connection_options(changes, fragments):
+    params = dict(GOOD_CONNECTION, **changes)
+    message = "; ".join(connection_errors(params))
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("params", [
+    GOOD_CONNECTION, dict(GOOD_CONNECTION, port=1, proxy_port=65535, timeout=1),
+    dict(GOOD_CONNECTION, hostname="10.0.0.5"), dict(GOOD_CONNECTION, hostname="fe80::1"),
+    dict(GOOD_CONNECTION, hostname="vcénter.example.com"),  # IDN host names are legal
+])
+def test_good_connection_options(params):
+    assert connection_errors(params) == []
+
+
+@pytest.mark.parametrize("params,fragments", [
+    (dict(name=""), ["name must not be empty"]),
+    (dict(name="\t "), ["name must not be empty"]),
+    (dict(name="n" * 81), ["81 characters", "at most 80"]),
+    (dict(name="\u00e9" * 200), ["200 characters", "at most 80"]),
+    (dict(uuid=""), ["uuid must not be empty"]),
+    (dict(uuid="42165fa3-1b6e-1c0f-3c2a"), ["uuid", "32 hexadecimal digits"]),
+    (dict(uuid="g2165fa3-1b6e-1c0f-3c2a-a2e2b7b2e0a1"), ["uuid", "32 hexadecimal digits"]),
+    (dict(uuid="42165fa3-1b6e-1c0f-3c2a-a2e2b7b2e0a1ff"), ["uuid", "32 hexadecimal digits"]),
+    (dict(moid="vm 42"), ["moid", "managed object ID"]),
+    (dict(moid="vm-" + "9" * 100), ["moid", "managed object ID"]),
+    (dict(name="web01", datacenter=" "), ["datacenter must not be empty"]),
+    (dict(name="web01", folder=""), ["folder must not be empty"]),
+])
+def test_vm_identity(params, fragments):
+    message = "; ".join(vm_identity_errors(params))
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("params", [
+    dict(name="Bücher-Server-東京"), dict(name="n" * 80), dict(uuid="42165FA3 1B6E 1C0F 3C2A A2E2B7B2E0A1"),
+    dict(moid="vm-42"), dict(name="web01", folder="/DC0/vm/prod"),
+])
+def test_good_vm_identity(params):
+    assert vm_identity_errors(params) == []
+
+
+def _port(number=1, state="present", **backing):
+    entry = dict(number=number, state=state, backing=None, yield_on_poll=None, start_connected=None,
+                 allow_guest_control=None, connected=None)
+    if backing:
+        fields = dict(type=None, service_uri=None, direction=None, proxy_uri=None, pipe_name=None, endpoint=None,
+                      no_rx_loss=None, file_path=None, device_name=None, auto_detect=None)
+        fields.update(backing)
+        entry["backing"] = fields
+    return entry
+
+
+@pytest.mark.parametrize("ports,fragments", [
+    ([_port(number=0, type="thinprint")], ["serial_ports[0]", "number must be between 1 and 32"]),
+    ([_port(number=33, type="thinprint")], ["number must be between 1 and 32"]),
+    ([_port(number=-1, state="absent")], ["number must be between 1 and 32"]),
+    ([_port(number=3, type="thinprint"), _port(number=3, state="absent")],
+     ["serial_ports[1]", "port number 3 is listed twice (also serial_ports[0])"]),
+    ([_port(type="network")], ["service_uri is required"]),
+    ([_port(type="network", service_uri="")], ["service_uri is required"]),
+    ([_port(type="network", service_uri=" telnet://:7001")], ["service_uri", "without spaces"]),
+    ([_port(type="network", service_uri="tcp://5000")], ["service_uri", "no colon", "tcp://:5000"]),
+    ([_port(type="network", service_uri="http://h:7001")], ["service_uri", "scheme 'http'", "telnet, telnets"]),
+    ([_port(type="network", service_uri="telnet://:0")], ["service_uri", "1-65535"]),
+    ([_port(type="network", service_uri="telnet://:65536")], ["service_uri", "1-65535"]),
+    ([_port(type="network", service_uri="telnet://h")], ["service_uri", "SCHEME://HOST:PORT"]),
+    ([_port(type="network", service_uri="telnet://k\u00f6ln:7001")], ["service_uri", "SCHEME://HOST:PORT"]),
+    ([_port(type="network", service_uri="telnet://" + "h" * 254 + ":7001")], ["service_uri", "at most 253"]),
+    ([_port(type="network", service_uri="telnet://:7001", direction="client")], ["service_uri", "direction: server"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="ssl://vspc:1")], ["proxy_uri", "telnet://HOST:PORT"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://vspc")], ["proxy_uri", "telnet://HOST:PORT"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://u:p@vspc:1")], ["proxy_uri", "user name"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://vspc:70000")], ["proxy_uri", "1-65535"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://" + "v" * 300 + ":1")],
+     ["proxy_uri", "at most 253"]),
+    ([_port(type="pipe")], ["pipe_name is required"]),
+    ([_port(type="pipe", pipe_name="  ")], ["pipe_name is required"]),
+    ([_port(type="file", file_path="/vmfs/volumes/ds/a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
+    ([_port(type="file", file_path="[ds]a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
+    ([_port(type="file", file_path="[] a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
+    ([_port(type="file")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
+    ([_port(type="device")], ["device_name", "auto_detect: true"]),
+    ([_port(type="device", device_name="/dev/ttyS0", auto_detect=True)], ["exclude each other"]),
+    ([_port(type="thinprint", file_path="[ds] a")], ["file_path", "thinprint backing", "no option"]),
+    ([_port(type="file", file_path="[ds] a", service_uri="telnet://:1", endpoint="client")],
+     ["endpoint, service_uri", "file backing", "file_path"]),
+    ([dict(_port(state="absent"), yield_on_poll=True)], ["state absent takes only number", "yield_on_poll"]),
+])
+def test_serial_ports(ports, fragments):
+    message = "; ".join(validate_ports(ports))
+    assert message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def _rules(*rules):
+    out = []
+    for rule in rules:
+        entry = dict(action="deny", protocol="stream", direction="host", ports=None, rank=None)
+        entry.update(rule)
+        out.append(entry)
+    return out
+
+
+@pytest.mark.parametrize("params,fragments", [
+    (dict(state="absent", rules=_rules({})), ["state=absent", "rules"]),
+    (dict(state="absent", filter_enabled=True), ["state=absent", "filter_enabled"]),
+    (dict(rules=_rules(dict(action="permit"))), ["rule #1", "action 'permit'", "allow, deny"]),
+    (dict(rules=_rules(dict(action=None))), ["rule #1", "action is missing"]),
+    (dict(rules=_rules({}, dict(protocol="tcp"))), ["rule #2", "protocol 'tcp'", "anyProtocol"]),
+    (dict(rules=_rules(dict(direction="inbound"))), ["direction 'inbound'", "guest, host, anyDirection"]),
+    (dict(rules=_rules(dict(ports=65536))), ["ports", "0-65535"]),
+    (dict(rules=_rules(dict(ports="-1"))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(ports="2010-2000"))), ["ports", "low-high", "2000-2010"]),
+    (dict(rules=_rules(dict(ports="1-2-3"))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(ports="ssh"))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(ports="\u00b2"))), ["ports", "not a port", "2000-2010"]),  # a digit int() refuses
+    (dict(rules=_rules(dict(ports="\uff12\uff10\uff10\uff10"))), ["ports", "not a port"]),  # full-width 2000
+    (dict(rules=_rules(dict(ports=True))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(ports=2.5))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(ports=[1, 2]))), ["ports", "not a port"]),
+    (dict(rules=_rules(dict(rank=5), dict(rank=5, action="allow"))), ["rules #1 and #2 have the same rank 5"]),
+    (dict(rules=_rules(dict(rank=1), {}, {})), ["rank is set on rule #1 but not on #2, #3"]),
+])
+def test_vmci_rules(params, fragments):
+    params.setdefault("state", "present")
+    message = " ".join(validate_vmci(params))
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+@pytest.mark.parametrize("params,fragments", [
+    (dict(rulesets=[], cluster_name="C0"), ["rulesets is empty", "remoteSerialPort, vSPC"]),
+    (dict(rulesets=None, cluster_name="C0"), ["rulesets is empty"]),
+    (dict(rulesets=["sshServer"], cluster_name="C0"), ["'sshServer'", "remoteSerialPort, vSPC"]),
+    (dict(rulesets=["vSPC", "httpClient", "ntpClient"], datacenter="DC0"), ["'httpClient', 'ntpClient' are not"]),
+    (dict(rulesets=["vSPC"]), ["No ESXi host selected", "esxi_hostname", "cluster_name", "datacenter"]),
+    (dict(rulesets=["vSPC"], esxi_hostname=[]), ["esxi_hostname is an empty list"]),
+    (dict(rulesets=["vSPC"], esxi_hostname=["h1", ""]), ["esxi_hostname", "empty host name (item 2"]),
+    (dict(rulesets=["vSPC"], esxi_hostname=["h1"], cluster_name="C0"), ["esxi_hostname", "cluster_name", "only one"]),
+    (dict(rulesets=["vSPC"], cluster_name=" "), ["cluster_name is empty"]),
+    (dict(rulesets=["vSPC"], datacenter=""), ["datacenter is empty"]),
+])
+def test_firewall_target_and_rulesets(params, fragments):
+    message = validate_params(params) or ""
+    for fragment in fragments:
+        assert fragment in message, message
