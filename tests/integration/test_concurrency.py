@@ -35,6 +35,7 @@ pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
 SP = "vmchannels.vsphere.vm_serial_port"
 VF = "vmchannels.vsphere.vm_vmci_filter"
 FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 RETRY_WARNING = "was changed by someone else during the run; read it again (attempt 2)"
 
 
@@ -58,6 +59,7 @@ def test_refused_concurrent_edit_is_retried_or_reported(fresh_vcsim, pki, tmp_pa
     sim = fresh_vcsim(vm=1)
     with Reader(sim) as reader:
         power(reader.vm("DC0_H0_VM0"), "poweredOff")
+        power(reader.vm("DC0_C0_RP0_VM0"), "poweredOff")
     vmci_b = [{"action": "deny", "protocol": "stream", "direction": "host", "ports": "2000-2010"}]
     vmci_a = [{"action": "allow", "protocol": "hypervisor", "direction": "host"}]
     inner = {}
@@ -83,6 +85,20 @@ def test_refused_concurrent_edit_is_retried_or_reported(fresh_vcsim, pki, tmp_pa
     # A sent ReconfigVM_Task twice: refused, then (after reading again) accepted.
     assert proxy.methods.count("ReconfigVM_Task") == 2
 
+    # vm_serial_port_bulk: A adds port 3 to two VMs while B adds port 4 to one of them; A retries that one.
+    proxy = FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "hook",
+                       hook=run_b([add_port("DC0_H0_VM0", 4)], "bulk_b"))
+    bulk = [dict(add_port(vm, 3)[SP]) for vm in ("DC0_H0_VM0", "DC0_C0_RP0_VM0")]
+    try:
+        run_a = run_playbook(tmp_path, [{"name": "bulk", BULK: {"vms": bulk}}], sim=sim, env=proxy.env(),
+                             name="bulk_a")
+    finally:
+        proxy.close()
+    assert inner["bulk_b"].rc == 0, inner["bulk_b"]
+    assert run_a.rc == 0, run_a
+    warnings = run_a.result("bulk").get("warnings", [])
+    assert any("1 VMs were changed by someone else during the run (DC0_H0_VM0)" in w for w in warnings), warnings
+
     # vm_vmci_filter does not retry: the refused edit is reported, and B's rules are kept whole.
     proxy = FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "hook",
                        hook=run_b([{"name": "rules b", VF: {"name": "DC0_H0_VM0", "rules": vmci_b}}], "vmci_b"))
@@ -98,7 +114,8 @@ def test_refused_concurrent_edit_is_retried_or_reported(fresh_vcsim, pki, tmp_pa
     assert entry["result"]["error_kind"] == "concurrent"
     with Reader(sim) as reader:
         vm = reader.vm("DC0_H0_VM0")
-        assert uris(vm) == {1: "telnet://:7001", 2: "telnet://:7002"}
+        assert uris(vm) == {1: "telnet://:7001", 2: "telnet://:7002", 3: "telnet://:7003", 4: "telnet://:7004"}
+        assert uris(reader.vm("DC0_C0_RP0_VM0")) == {3: "telnet://:7003"}
         assert reader.vmci("DC0_H0_VM0")[1] == [(1, "deny", "stream", "host", 2000, 2010)]
     assert other_sessions(sim) == []
 

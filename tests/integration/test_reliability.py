@@ -42,6 +42,7 @@ FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
 FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
 VF = "vmchannels.vsphere.vm_vmci_filter"
 VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 
 TWO_PORTS = [{"number": 1, "backing": {"type": "thinprint"}},
              {"number": 2, "backing": {"type": "file", "file_path": "[LocalDS_0] x/serial2.log"}}]
@@ -55,7 +56,11 @@ ALL_MODULES = [
     (FWI, {"datacenter": "DC0"}),
     (VF, {"name": "DC0_H0_VM0", "rules": RULES}),
     (VFI, {"name": "DC0_H0_VM0"}),
+    (BULK, {"vms": [{"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}]}),
 ]
+
+
+BULK_VMS = ("DC0_C0_RP0_VM1", "DC0_H0_VM3", "DC0_C0_RP0_VM3")
 
 
 def each_module(**extra):
@@ -85,7 +90,7 @@ def pki(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    simulator = register_trace(Simulator(vm=3, trace=str(tmp_path_factory.mktemp("faults") / "trace.jsonl")).start())
+    simulator = register_trace(Simulator(vm=4, trace=str(tmp_path_factory.mktemp("faults") / "trace.jsonl")).start())
     yield simulator
     simulator.stop()
 
@@ -106,7 +111,7 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
     VM powered off for it is powered back on, the firewall of the hosts not reached is untouched),
     or after vSphere executed it (the change is complete; the next run has nothing to do)."""
     with Reader(sim) as reader:
-        for name in ("DC0_H0_VM0", "DC0_H0_VM2"):
+        for name in ("DC0_H0_VM0", "DC0_H0_VM2") + BULK_VMS:
             power(reader.vm(name), "poweredOff")
         power(reader.vm("DC0_H0_VM1"), "poweredOn")
         vmci_before = reader.vmci("DC0_C0_RP0_VM0")
@@ -117,6 +122,7 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
         drop_vmci=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop"),
         drop_firewall=FaultProxy(sim, pki["self_cert"], pki["self_key"], "EnableRuleset", "drop", occurrence=2),
         lost_answer=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop_response"),
+        drop_bulk=FaultProxy(sim, pki["self_cert"], pki["self_key"], "ReconfigVM_Task", "drop", occurrence=2),
     )
     tasks = [
         {"name": "drop_serial", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}},
@@ -124,6 +130,7 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
         {"name": "drop_vmci", VF: {"name": "DC0_C0_RP0_VM0", "filter_enabled": True, "rules": RULES}},
         {"name": "drop_firewall", FW: {"cluster_name": "DC0_C0", "rulesets": ["remoteSerialPort"]}},
         {"name": "lost_answer", SP: {"name": "DC0_H0_VM2", "serial_ports": TWO_PORTS}},
+        {"name": "drop_bulk", BULK: {"vms": [{"name": n, "serial_ports": TWO_PORTS} for n in BULK_VMS]}},
     ]
     for entry in tasks:
         args = entry[[k for k in entry if k.startswith("vmchannels")][0]]
@@ -154,6 +161,10 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
         assert firewalls["DC0_C0_H0"]["remoteSerialPort"][1:] == firewalls_before["DC0_C0_H0"]["remoteSerialPort"][1:]
         # The answer was lost, but vSphere had applied the whole change.
         assert sorted(serial_ports(reader.vm("DC0_H0_VM2"))) == [1, 2]
+        # The bulk run lost its connection on its second VM's reconfigure: the first VM is complete,
+        # the others untouched.
+        bulk = sorted(sorted(serial_ports(reader.vm(n))) for n in BULK_VMS)
+        assert bulk == [[], [], [1, 2]], bulk
     assert other_sessions(sim) == []
 
     # Running again (directly) completes what was cut off, and finds the lost answer's change done.
@@ -161,11 +172,15 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
         {"name": "again serial", SP: {"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}},
         {"name": "again firewall", FW: {"cluster_name": "DC0_C0", "rulesets": ["remoteSerialPort"]}},
         {"name": "again lost answer", SP: {"name": "DC0_H0_VM2", "serial_ports": TWO_PORTS}},
+        {"name": "again bulk", BULK: {"vms": [{"name": n, "serial_ports": TWO_PORTS} for n in BULK_VMS]}},
     ], sim=sim, name="again")
     assert run.rc == 0, run
     assert run.result("again serial")["changed"] is True
     assert run.result("again firewall")["changed_hosts"] == ["DC0_C0_H1", "DC0_C0_H2"]
     assert run.result("again lost answer")["changed"] is False
+    assert run.result("again bulk")["changed"] is True
+    with Reader(sim) as reader:
+        assert all(sorted(serial_ports(reader.vm(n))) == [1, 2] for n in BULK_VMS)
     assert other_sessions(sim) == []
 
 

@@ -25,6 +25,7 @@ FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
 FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
 VF = "vmchannels.vsphere.vm_vmci_filter"
 VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 
 VM = {"name": "DC0_H0_VM0"}
 THINPRINT = [{"number": 1, "backing": {"type": "thinprint"}}]
@@ -94,6 +95,19 @@ CASES = [
     ("absent with a backing", SP, dict(VM, serial_ports=[{"number": 1, "state": "absent",
                                                           "backing": {"type": "thinprint"}}]),
      ["state absent takes only number", "backing"]),
+    # -- vm_serial_port_bulk --
+    ("bulk: vms missing", BULK, {}, ["vms"]),
+    ("bulk: vms empty", BULK, dict(vms=[]), ["vms is empty"]),
+    ("bulk: VM without identity", BULK, dict(vms=[{"serial_ports": THINPRINT}]),
+     ["one of the following is required: name, uuid, moid", "vms"]),
+    ("bulk: VM listed twice", BULK, dict(vms=[dict(VM, serial_ports=THINPRINT), dict(VM, serial_ports=THINPRINT)]),
+     ["vms[1] (DC0_H0_VM0): the VM is listed twice"]),
+    ("bulk: bad port of one VM", BULK, dict(vms=[dict(VM, serial_ports=[{"number": 40, "backing": {"type": "thinprint"}}])]),
+     ["vms[0] (DC0_H0_VM0)", "number must be between 1 and 32"]),
+    ("bulk: unknown backing field", BULK, dict(vms=[dict(VM, serial_ports=[{"number": 1, "backing": {
+        "type": "thinprint", "speed": 9600}}])]), ["speed", "Supported parameters include"]),
+    ("bulk: parallel zero", BULK, dict(vms=[dict(VM, serial_ports=THINPRINT)], parallel=0),
+     ["parallel must be at least 1"]),
     # -- esxi_serial_firewall_ruleset(_info) --
     ("rulesets missing", FW, dict(cluster_name="DC0_C0"), ["rulesets"]),
     ("ruleset of another service", FW, dict(cluster_name="DC0_C0", rulesets=["sshServer"]),

@@ -30,6 +30,7 @@ FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
 FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
 VF = "vmchannels.vsphere.vm_vmci_filter"
 VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 SECRET = "Vmch-S3cr3t&<%q9-Orchid"
 WRONG = "Wr0ng-Gu3ss&<%-Lotus"
 USER = "secops@vsphere.local"
@@ -45,6 +46,8 @@ def _tasks():
         {"name": "serial check", SP: {"name": "DC0_H0_VM0", "serial_ports": NETWORK_PORT}, "check_mode": True},
         {"name": "serial", SP: {"name": "DC0_H0_VM0", "serial_ports": NETWORK_PORT}},
         {"name": "serial info", SPI: {"name": "DC0_H0_VM0"}},
+        {"name": "bulk", BULK: {"vms": [{"name": "DC0_C0_RP0_VM0", "serial_ports": NETWORK_PORT},
+                                        {"name": "DC0_H0_VM1", "serial_ports": NETWORK_PORT}]}, "ignore_errors": True},
         {"name": "vmci", VF: {"name": "DC0_H0_VM0", "filter_enabled": True, "rules": RULES}},
         {"name": "vmci info", VFI: {"name": "DC0_H0_VM0"}},
         {"name": "firewall", FW: {"esxi_hostname": "DC0_C0_H0", "rulesets": ["vSPC"]}},
@@ -61,6 +64,7 @@ def test_password_never_in_output(fresh_vcsim, tmp_path):
     with Reader(sim) as reader:
         power(reader.vm("DC0_H0_VM0"), "poweredOff")
         power(reader.vm("DC0_H0_VM1"), "poweredOn")
+        power(reader.vm("DC0_C0_RP0_VM0"), "poweredOff")
         firewalls_before = reader.firewalls()
     connection = {"hostname": sim.host, "port": sim.port, "username": USER, "password": SECRET,
                   "validate_certs": False}
@@ -76,6 +80,8 @@ def test_password_never_in_output(fresh_vcsim, tmp_path):
     run = run_playbook(tmp_path, plays, sim=sim, args=["-vvv", "--diff"], env={"ANSIBLE_LOG_PATH": str(log)})
     assert run.rc == 0, run  # every failure above is an expected one (ignore_errors)
     assert run.result("serial")["changed"] is True and run.result("serial (env)")["changed"] is False
+    bulk = run.task("bulk")  # one VM changed, one refused (powered on): a partial failure with a message
+    assert bulk["status"] == "failed" and "1 of 2 VMs could not be changed" in bulk["result"]["msg"], bulk
     for suffix in ("", " (env)"):
         assert run.result("serial" + suffix)["diff"]["after"]["serial_ports"]["port 1"]
         assert any("remoteSerialPort" in w for w in run.result("serial check" + suffix)["warnings"])
