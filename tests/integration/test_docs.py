@@ -49,12 +49,19 @@ def test_every_example_playbook_is_run():
     assert sorted(DOC_PLAYBOOKS) == playbooks, "add new docs/examples playbooks to DOC_PLAYBOOKS (in page order)"
 
 
-def run_docs(tmp_path, sim, name, extra_args=()):
+def _changes_things(playbook):
+    """Whether a playbook uses a module of the collection that is not an _info module."""
+    with open(os.path.join(EXAMPLES, playbook)) as handle:
+        text = handle.read()
+    return any(not m.endswith("_info") for m in re.findall(r"vmchannels\.vsphere\.([a-z_]+):", text))
+
+
+def run_docs(tmp_path, sim, name, extra_args=(), playbooks=DOC_PLAYBOOKS):
     results_file = tmp_path / ("%s.results.jsonl" % name)
     env = ansible_env(sim, {"RECORD_RESULTS_FILE": str(results_file)})
     # As written: no interpreter or connection settings from the test; the inventory says them.
     env.pop("ANSIBLE_PYTHON_INTERPRETER", None)
-    cmd = ["ansible-playbook", "-i", INVENTORY] + [os.path.join(EXAMPLES, p) for p in DOC_PLAYBOOKS]
+    cmd = ["ansible-playbook", "-i", INVENTORY] + [os.path.join(EXAMPLES, p) for p in playbooks]
     cmd += ["-e", "audit_report_path=%s" % (tmp_path / "audit.md")] + list(extra_args)
     proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
     results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
@@ -140,14 +147,17 @@ def test_doc_playbooks_run_as_written(fresh_vcsim, tmp_path):
         assert line in report.splitlines(), (line, report)
     assert "port 2 (device) ties the VM to its host" in report
 
-    # Run again, with --check --diff as docs/audit.md suggests for drift: nothing would change. (The
-    # modules decide "changed" from the same plan in check mode and for real, so this is also the
-    # idempotency check, at the cost of one run instead of two.)
-    proc, results = run_docs(tmp_path, sim, "again", ("--check", "--diff"))
+    # Run the playbooks that change things again, with --check --diff as docs/audit.md suggests for
+    # drift: nothing would change. (The modules decide "changed" from the same plan in check mode and
+    # for real, so this is also the idempotency check, at the cost of one run instead of two; the
+    # read-only playbooks are left out.)
+    changing = [p for p in DOC_PLAYBOOKS if _changes_things(p)]
+    assert "console-vspc.yml" in changing and "audit.yml" not in changing
+    proc, results = run_docs(tmp_path, sim, "again", ("--check", "--diff"), changing)
     assert proc.returncode == 0, _summary(proc, results)
     changed = ["%s %s" % (r["host"], r["task"]) for r in results if r["result"].get("changed")]
     assert changed == [], changed
-    assert len(results) >= len(tasks)
+    assert set(r["task"] for r in results) >= set(["Add or update the console port", "Same filtering, same rules, same order"])
 
 
 def _audit_excerpt():
