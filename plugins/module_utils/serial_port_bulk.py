@@ -75,7 +75,7 @@ class _VmRun(object):
         self.changes = []
         self.current = {}
         self.after = None
-        self.warnings = []
+        self.firewall = None
 
     def result(self):
         out = dict(vm=vm_identity(self.props) if self.props is not None else _requested(self.entry),
@@ -86,6 +86,8 @@ class _VmRun(object):
             out["changed"] = False
         if self.after is not None:
             out["serial_ports"] = sp.port_list(self.after)
+        if self.firewall is not None:
+            out["firewall"] = self.firewall
         return out
 
 
@@ -179,6 +181,9 @@ def _firewall(client, runs):
     for moid, (host, rulesets) in sorted(needs.items()):
         host_state = state.get(moid) or {}
         for ruleset, runs_needing in sorted(rulesets.items()):
+            for run in runs_needing:
+                run.firewall = run.firewall or {"host": host_state.get("name"), "rulesets": {}}
+                run.firewall["rulesets"][ruleset] = host_state.get(ruleset)
             if host_state.get(ruleset) is False:
                 names = sorted(set(r.props.get("name") for r in runs_needing))
                 warnings.append(

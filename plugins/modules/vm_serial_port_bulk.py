@@ -112,7 +112,12 @@ EXAMPLES = r"""
 
 RETURN = r"""
 vms:
-  description: One entry per VM of O(vms), in the same order.
+  description:
+    - One entry per VM of O(vms), in the same order - C(vm), C(changed), C(changes), C(serial_ports)
+      as M(vmchannels.vsphere.vm_serial_port) returns them; C(failed), C(msg) and C(error_kind) for
+      a VM that could not be changed.
+    - C(firewall), for a VM with network-backed ports, names the ESXi host that runs it and says
+      whether each rule set its ports need is enabled there.
   returned: always
   type: list
   elements: dict
@@ -131,6 +136,7 @@ vms:
           allow_guest_control: false
           connected: false
           status: null
+      firewall: {"host": "esx01.example.com", "rulesets": {"vSPC": true}}
     - vm: {"name": "web02"}
       changed: false
       changes: []
