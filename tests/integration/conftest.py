@@ -129,3 +129,30 @@ def si(vcsim):
     service_instance = connect(vcsim)
     yield service_instance
     Disconnect(service_instance)
+
+
+def module_simulator(**options):
+    """Fixtures ``sim`` (a simulator for one test module, started with ``options``), ``si`` (a
+    pyVmomi session on it) and ``play`` (playbook runs against it). In a test module:
+    ``sim, si, play = module_simulator(vm=8)``."""
+    from pyVim.connect import Disconnect
+
+    @pytest.fixture(scope="module")
+    def sim(tmp_path_factory):
+        simulator = Simulator(trace=str(tmp_path_factory.mktemp("sim") / "trace.jsonl"), **options).start()
+        yield simulator
+        simulator.stop()
+
+    @pytest.fixture(scope="module")
+    def si(sim):
+        service_instance = connect(sim)
+        yield service_instance
+        Disconnect(service_instance)
+
+    @pytest.fixture
+    def play(tmp_path, sim):
+        def run(tasks, **kwargs):
+            return run_playbook(tmp_path, tasks, sim=sim, **kwargs)
+        return run
+
+    return sim, si, play

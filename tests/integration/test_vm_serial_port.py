@@ -1,37 +1,17 @@
 """vm_serial_port and vm_serial_port_info through real ansible-playbook runs against the simulator,
 read back with pyVmomi. Each test uses VMs no other test in this file touches."""
 import pytest
-from pyVim.connect import Disconnect
 from pyVim.task import WaitForTask
 from pyVmomi import vim
 
-from conftest import connect, run_playbook
-from vcsimctl import Simulator
+from conftest import module_simulator
 from vsphere_helpers import add_serial_port, find_vm, power, serial_ports
 
 MOD = "vmchannels.vsphere.vm_serial_port"
 INFO = "vmchannels.vsphere.vm_serial_port_info"
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = Simulator(vm=8, trace=str(tmp_path_factory.mktemp("serial") / "trace.jsonl")).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope="module")
-def si(sim):
-    service_instance = connect(sim)
-    yield service_instance
-    Disconnect(service_instance)
-
-
-@pytest.fixture
-def play(tmp_path, sim):
-    def run(tasks, **kwargs):
-        return run_playbook(tmp_path, tasks, sim=sim, **kwargs)
-    return run
+sim, si, play = module_simulator(vm=8)
 
 
 def task(title, serial_ports, **kwargs):

@@ -1,9 +1,7 @@
 """vm_serial_port_bulk: many VMs in one session, against the simulator, read back with pyVmomi."""
 import pytest
-from pyVim.connect import Disconnect
 
-from conftest import connect, run_playbook
-from vcsimctl import Simulator
+from conftest import module_simulator
 from vsphere_helpers import find_vm, power, serial_ports
 
 BULK = "vmchannels.vsphere.vm_serial_port_bulk"
@@ -11,25 +9,7 @@ VSPC = {"number": 1, "backing": {"type": "network", "service_uri": "vSPC.py",
                                  "proxy_uri": "telnet://vspc.example.com:13370"}}
 
 
-@pytest.fixture(scope="module")
-def sim(tmp_path_factory):
-    simulator = Simulator(vm=6, trace=str(tmp_path_factory.mktemp("bulk") / "trace.jsonl")).start()
-    yield simulator
-    simulator.stop()
-
-
-@pytest.fixture(scope="module")
-def si(sim):
-    service_instance = connect(sim)
-    yield service_instance
-    Disconnect(service_instance)
-
-
-@pytest.fixture
-def play(tmp_path, sim):
-    def run(tasks, **kwargs):
-        return run_playbook(tmp_path, tasks, sim=sim, **kwargs)
-    return run
+sim, si, play = module_simulator(vm=6)
 
 
 def names(host, count):
