@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io/ioutil"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"sync"
@@ -62,6 +63,7 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Without a session cookie vcsim refuses the call anyway (NotAuthenticated
 	// naming the VM): leave such requests alone.
+	rerouted := false
 	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil &&
 		method == "ReconfigVM_Task" && thisType == "VirtualMachine" && loc != nil {
 		if guard := reconfigGuardFor(thisValue); guard != "" {
@@ -70,12 +72,29 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b.WriteString(`<_this type="` + guardType + `">` + guard + `</_this>`)
 			b.Write(body[loc[1]:])
 			body = b.Bytes()
+			rerouted = true
 		}
 	}
 
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
-	h.next.ServeHTTP(w, r)
+	if !rerouted {
+		h.next.ServeHTTP(w, r)
+		return
+	}
+	// A rerouted call that vcsim refuses before reaching the guard (NotAuthenticated for a
+	// cookie of an ended session) names the guard in its fault, a type no client knows:
+	// name the VM again, as vcsim would have (the guard's value is the VM's).
+	rec := httptest.NewRecorder()
+	h.next.ServeHTTP(rec, r)
+	out := bytes.ReplaceAll(rec.Body.Bytes(), []byte(`type="`+guardType+`"`), []byte(`type="VirtualMachine"`))
+	out = bytes.ReplaceAll(out, []byte(`xsi:type="`+guardType+`"`), []byte(`xsi:type="VirtualMachine"`))
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(out)
 }
 
 // requestTracer writes one JSON object per SOAP request, one per line:
