@@ -95,7 +95,7 @@ class Side(object):
     def version(self):
         out = subprocess.run([self.python, "-c", "import ansible.release as r, importlib.metadata as m, sys; "
                               "print(r.__version__, m.version('pyvmomi'), sys.version.split()[0])"],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
         return out.stdout.strip()
 
 
@@ -134,7 +134,7 @@ def peer_collection_version(side):
     out = subprocess.run([side.python, "-c", "import json, os, ansible_collections as a; "
                           "m = [os.path.join(p, 'community', 'vmware', 'MANIFEST.json') for p in a.__path__]; "
                           "print([json.load(open(f))['collection_info']['version'] for f in m if os.path.exists(f)][0])"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     return out.stdout.strip() or "?"
 
 
@@ -280,6 +280,14 @@ def serial_task(side, identity):
         dict(type="network", direction="server", **PORT)])}
 
 
+def bulk_task():
+    """Scenario 1 bulk: ONE run_once task of vm_serial_port_bulk for every VM of the play."""
+    vms = "{{ dict(ansible_play_hosts | zip_longest([], fillvalue=bench_ports)) | dict2items(key_name='name', value_name='serial_ports') }}"
+    return {"vmchannels.vsphere.vm_serial_port_bulk": {"vms": vms},
+            "vars": {"bench_ports": [{"number": 1, "backing": dict(type="network", direction="server", **PORT)}]},
+            "run_once": True}
+
+
 def firewall_task(side):
     if side.ours:
         return {"vmchannels.vsphere.esxi_serial_firewall_ruleset": {
@@ -328,7 +336,7 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
     sim_cpu0 = _proc_cpu(sim.pid)
     usage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     time.sleep(0.05)  # the trace is written by the simulator after each response
@@ -386,6 +394,29 @@ def scenario_inventory(sides, size, args, workdir, log):
     return runs
 
 
+def scenario_inventory_bulk(sides, size, args, workdir, log):
+    """Scenario 1 bulk (ours only): the vSPC port on every VM by one run_once task of
+    vm_serial_port_bulk, then again; compared with scenario 1's peer and floor runs."""
+    ours = [s for s in sides if s.key == "ours"]
+    if not ours:
+        return None
+    side = ours[0]
+    sim = sim_for(size, args.delay_ms)
+    try:
+        names = inventory_of(sim, size)[0]
+        inventory = write_inventory(os.path.join(workdir, "bulk"), names)
+        out = {}
+        for kind in ("change", "again"):
+            m = run_playbook(side, sim, workdir, play(bulk_task()), inventory, args.forks,
+                             "s1b-%d-%s-ours" % (size, kind), log)
+            if kind == "change":
+                m.verified = count_with_vspc_port(sim, names)
+            out[kind] = m
+        return out
+    finally:
+        sim.stop()
+
+
 def scenario_single(sides, args, workdir, log, size, identities=("name",)):
     """Scenario 2 and the look-ups: one VM, change then no change, per identity (name, uuid, moid).
     One simulator for both sides; each (side, identity) uses its own VM."""
@@ -433,10 +464,11 @@ def serial_console_playbook():
     return path if os.path.exists(path) else None
 
 
-def scenario_serial_console(sides, size, args, workdir, log):
+def scenario_serial_console(sides, size, args, workdir, log, bulk=False):
     """Scenario 4: playbooks/serial_console.yml (ours only: the peer ships no such playbook) over
     ``size`` VMs, change then again; every VM gets the vSPC port through group_vars, the role
-    enables vSPC on the hosts (cluster scope) once for the play."""
+    enables vSPC on the hosts (cluster scope) once for the play. ``bulk``: with
+    ``-e serial_console_bulk=true`` (the role plans and configures the play in one session each)."""
     path = serial_console_playbook()
     ours = [s for s in sides if s.key == "ours"]
     if not path or not ours:
@@ -451,8 +483,10 @@ def scenario_serial_console(sides, size, args, workdir, log):
             json.dump({"vms": {"hosts": dict((n, None) for n in names), "vars": {"serial_console_ports": [{
                 "number": 1, "backing": dict(type="network", direction="server", **PORT)}]}}}, handle, indent=1)
         out = {}
+        extra = ["-e", "serial_console_bulk=true"] if bulk else []
         for kind in ("change", "again"):
-            m = run_playbook(side, sim, workdir, path, inventory, args.forks, "s4-%d-%s-ours" % (size, kind), log)
+            m = run_playbook(side, sim, workdir, path, inventory, args.forks,
+                             "s4%s-%d-%s-ours" % ("b" if bulk else "", size, kind), log, extra)
             if kind == "change":
                 m.verified = count_with_vspc_port(sim, names)
             out[kind] = m
@@ -492,7 +526,7 @@ def render(report):
     lines.append("")
     lines.append("| | |")
     lines.append("| --- | --- |")
-    for key, value in meta["machine"].items():
+    for key, value in sorted(meta["machine"].items(), key=lambda kv: kv[0] == "simulator"):  # merged sides before it
         lines.append("| %s | %s |" % (key, value))
     lines.append("")
     lines.append("Requests are SOAP calls counted in the simulator's trace (GETs of "
@@ -519,16 +553,19 @@ def render(report):
         lines.append("")
 
     inv = report.get("inventory") or {}
-    if inv:
+    bulk = report.get("inventory_bulk") or {}
+    if inv or bulk:
         lines.append("## The vSPC port on every VM, forks %d (scenario 1) and the ping floor (scenario 5)" % meta["forks"])
         lines.append("")
         lines.append("Each side's ratio to the floor uses the ping run on its own ansible-core; `ours@peer-core` (when "
-                     "present) is our collection run on the peer's ansible-core 2.18.")
+                     "present) is our collection run on the peer's ansible-core 2.18; `ours-bulk` (when present) is one "
+                     "`run_once` task of `vm_serial_port_bulk` for every VM, on its own simulator, compared with the "
+                     "peer's and our floor's runs of the same size.")
         lines.append("")
         lines.append("| VMs | side | run | requests | requests/VM | wall s | CPU s | ours/peer (wall) | /floor (wall) | changed | verified |")
         lines.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for size in sorted(inv, key=int):
-            sides = inv[size]
+        for size in sorted(set(inv) | set(bulk), key=int):
+            sides = inv.get(size, {})
             for side in ("ours", "peer", "ours@peer-core"):
                 if side not in sides:
                     continue
@@ -542,6 +579,16 @@ def render(report):
                     lines.append("| %s | %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %d | %s |" % (
                         size, side, name, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"], vs_peer,
                         vs_floor, m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
+            for run in ("change", "again"):
+                m = bulk.get(size, {}).get(run)
+                if m:
+                    peer_m = sides.get("peer", {}).get(run)
+                    own_floor = sides.get("ours", {}).get("floor", {}).get("wall")
+                    name = {"change": "add port", "again": "again (no change)"}[run]
+                    lines.append("| %s | ours-bulk | %s | %d | %.1f | %.1f | %.1f | %s | %s | %d | %s |" % (
+                        size, name, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"],
+                        _ratio(m["wall"], peer_m["wall"]) if peer_m else "", _ratio(m["wall"], own_floor), m["changed"],
+                        _verified(m, None, int(size)) if run == "change" else ""))
         lines.append("")
 
     fw = report.get("firewall") or {}
@@ -560,18 +607,21 @@ def render(report):
         lines.append("")
 
     sc = report.get("serial_console") or {}
+    scb = report.get("serial_console_bulk") or {}
     lines.append("## Inventory-driven `playbooks/serial_console.yml` (scenario 4, ours only)")
     lines.append("")
-    if sc:
+    if sc or scb:
         lines.append("| VMs | run | requests | requests/VM | wall s | CPU s | ours/floor (wall) | changed | verified |")
         lines.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for size in sorted(sc, key=int):
+        for size in sorted(set(sc) | set(scb), key=int):
             floor = (inv.get(size) or {}).get("ours", {}).get("floor", {}).get("wall")
-            for run in ("change", "again"):
-                m = sc[size][run]
+            for run, m in [(r, sc.get(size, {}).get(r)) for r in ("change", "again")] + \
+                    [(r + " (bulk)", scb.get(size, {}).get(r)) for r in ("change", "again")]:
+                if not m:
+                    continue
                 lines.append("| %s | %s | %d | %.1f | %.1f | %.1f | %s | %d | %s |" % (
                     size, run, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"], _ratio(m["wall"], floor),
-                    m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
+                    m["changed"], _verified(m, None, int(size)) if run.startswith("change") else ""))
     else:
         lines.append("Not measured in this run: %s." % report.get("serial_console_note", "playbooks/serial_console.yml is missing"))
     lines.append("")
@@ -617,7 +667,7 @@ def machine_info(sides):
 
 
 def _git_head():
-    out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     return out.stdout.strip() or "?"
 
 
@@ -659,7 +709,8 @@ def parse_args(argv):
     p.add_argument("--cluster-hosts", type=int, default=3, help="hosts in the cluster of scenario 3 (default 3)")
     p.add_argument("--repeat", type=int, default=1, help="repeat scenario 1 and keep the median (default 1)")
     p.add_argument("--scenarios", default=None,
-                   help="comma list of single, inventory, firewall, serial_console (default all; --smoke: single,inventory)")
+                   help="comma list of single, inventory, inventory_bulk, firewall, serial_console, serial_console_bulk "
+                        "(default all; --smoke: single,inventory,inventory_bulk)")
     p.add_argument("--identities", default=None,
                    help="look-ups of the single-VM scenario: name,uuid,moid (default; --smoke: name)")
     p.add_argument("--name", default=None, help="results file name (default: latest, quick or smoke)")
@@ -679,7 +730,8 @@ def parse_args(argv):
     args.sizes = [int(s) for s in (args.sizes or default_sizes).split(",") if s]
     args.lookup_sizes = [int(s) for s in (args.lookup_sizes or default_lookups).split(",") if s]
     args.scenarios = set(s.strip() for s in (args.scenarios or (
-        "single,inventory" if mode == "smoke" else "single,inventory,firewall,serial_console")).split(",") if s.strip())
+        "single,inventory,inventory_bulk" if mode == "smoke" else
+        "single,inventory,inventory_bulk,firewall,serial_console,serial_console_bulk")).split(",") if s.strip())
     args.identities = [s.strip() for s in (args.identities or ("name" if mode == "smoke" else "name,uuid,moid")).split(",")
                        if s.strip()]
     args.name = args.name or {"smoke": "smoke", "quick": "quick", "full": "latest"}[mode]
@@ -746,7 +798,8 @@ def main(argv=None):
     raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
     if args.merge and os.path.exists(raw_file):
         previous = json.loads(_read(raw_file))
-        for key in ("single", "firewall", "inventory", "serial_console", "serial_console_note"):
+        for key in ("single", "firewall", "inventory", "inventory_bulk", "serial_console", "serial_console_bulk",
+                    "serial_console_note"):
             if key in previous:
                 report[key] = previous[key]
         report["meta"]["merged_from"] = previous["meta"].get("date")
@@ -772,17 +825,26 @@ def main(argv=None):
                 log("scenario 1 and floor: %d VMs, forks %d" % (size, args.forks))
                 result = scenario_inventory(sides, size, args, workdir, log)
                 report["inventory"][str(size)] = dict((k, _pick(v)) for k, v in result.items())
-        if "serial_console" in args.scenarios:
+        if "inventory_bulk" in args.scenarios:
+            report.setdefault("inventory_bulk", {})
+            for size in args.sizes:
+                log("scenario 1 bulk: %d VMs, one run_once task of vm_serial_port_bulk" % size)
+                result = scenario_inventory_bulk(sides, size, args, workdir, log)
+                if result:
+                    report["inventory_bulk"][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
+        for key, bulk in (("serial_console", False), ("serial_console_bulk", True)):
+            if key not in args.scenarios:
+                continue
             if serial_console_playbook() is None:
                 report["serial_console_note"] = "playbooks/serial_console.yml has not landed yet"
             else:
                 report.pop("serial_console_note", None)
-                report.setdefault("serial_console", {})
+                report.setdefault(key, {})
                 for size in args.sizes:
-                    log("scenario 4: playbooks/serial_console.yml over %d VMs" % size)
-                    result = scenario_serial_console(sides, size, args, workdir, log)
+                    log("scenario 4: playbooks/serial_console.yml over %d VMs%s" % (size, " (serial_console_bulk=true)" if bulk else ""))
+                    result = scenario_serial_console(sides, size, args, workdir, log, bulk=bulk)
                     if result:
-                        report["serial_console"][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
+                        report[key][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -807,9 +869,10 @@ def _all_measures(report):
         for runs in sides.values():
             for m in runs.values():
                 yield m
-    for runs in (report.get("serial_console") or {}).values():
-        for m in runs.values():
-            yield m
+    for key in ("inventory_bulk", "serial_console", "serial_console_bulk"):
+        for runs in (report.get(key) or {}).values():
+            for m in runs.values():
+                yield m
 
 
 if __name__ == "__main__":
