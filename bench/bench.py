@@ -695,7 +695,7 @@ def _pick(runs):
 # ---------------------------------------------------------------------------------------- main
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--quick", action="store_true", help="10 VMs; look-ups at 10 and 100 VMs")
     p.add_argument("--smoke", action="store_true", help="smallest: 4 VMs, one look-up size, no repeat")
     p.add_argument("--no-peer", action="store_true", help="our side only (no peer install)")
@@ -863,16 +863,13 @@ def _all_measures(report):
         yield entry["again"]
     for block in ("firewall",):
         for runs in (report.get(block) or {}).values():
-            for m in runs.values():
-                yield m
+            yield from runs.values()
     for sides in (report.get("inventory") or {}).values():
         for runs in sides.values():
-            for m in runs.values():
-                yield m
+            yield from runs.values()
     for key in ("inventory_bulk", "serial_console", "serial_console_bulk"):
         for runs in (report.get(key) or {}).values():
-            for m in runs.values():
-                yield m
+            yield from runs.values()
 
 
 if __name__ == "__main__":

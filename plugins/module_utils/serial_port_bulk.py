@@ -241,4 +241,3 @@ def ensure_many(client, entries, timeout, parallel, check_mode, want_diff):
             before[key], after[key] = half["before"]["serial_ports"], half["after"]["serial_ports"]
         result["diff"] = dict(before=dict(vms=before), after=dict(vms=after))
     return result, warnings
-

@@ -12,7 +12,7 @@ def test_bench_smoke_writes_the_table(tmp_path):
     env = dict(os.environ, VMCH_VENV=os.path.dirname(os.path.dirname(sys.executable)))
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "bench.py"), "--smoke", "--no-peer",
                            "--delay-ms", "0", "--out", str(tmp_path)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = (tmp_path / "smoke.md").read_text()
     assert "## Requests per module run" in table
