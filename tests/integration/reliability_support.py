@@ -35,6 +35,16 @@ _METHOD = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-
 
 # -- certificates --------------------------------------------------------------------------------
 
+# The modules under test, by short name (shared by the reliability, security and concurrency tests).
+SP = "vmchannels.vsphere.vm_serial_port"
+SPI = "vmchannels.vsphere.vm_serial_port_info"
+FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
+FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
+VF = "vmchannels.vsphere.vm_vmci_filter"
+VFI = "vmchannels.vsphere.vm_vmci_filter_info"
+BULK = "vmchannels.vsphere.vm_serial_port_bulk"
+
+
 def make_pki(directory, names=("127.0.0.1",)):
     """Write ``ca.pem``, ``server.pem``/``server.key`` (signed by the CA, SANs ``names``) and
     ``self.pem``/``self.key`` (self-signed) into ``directory``; return a dict of their paths."""

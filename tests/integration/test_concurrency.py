@@ -19,6 +19,10 @@ import pytest
 
 from conftest import BIN, ansible_env, run_playbook
 from reliability_support import (
+    BULK,
+    FW,
+    SP,
+    VF,
     FaultProxy,
     Reader,
     firewall_guard,
@@ -32,10 +36,6 @@ from vsphere_helpers import power, serial_ports
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
 pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
 
-SP = "vmchannels.vsphere.vm_serial_port"
-VF = "vmchannels.vsphere.vm_vmci_filter"
-FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
-BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 RETRY_WARNING = "was changed by someone else during the run; read it again (attempt 2)"
 
 

@@ -22,6 +22,13 @@ import pytest
 
 from conftest import run_playbook
 from reliability_support import (
+    BULK,
+    FW,
+    FWI,
+    SP,
+    SPI,
+    VF,
+    VFI,
     FaultProxy,
     Reader,
     firewall_guard,
@@ -35,14 +42,6 @@ from vsphere_helpers import power, serial_ports
 
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
 pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
-
-SP = "vmchannels.vsphere.vm_serial_port"
-SPI = "vmchannels.vsphere.vm_serial_port_info"
-FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
-FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
-VF = "vmchannels.vsphere.vm_vmci_filter"
-VFI = "vmchannels.vsphere.vm_vmci_filter_info"
-BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 
 TWO_PORTS = [{"number": 1, "backing": {"type": "thinprint"}},
              {"number": 2, "backing": {"type": "file", "file_path": "[LocalDS_0] x/serial2.log"}}]

@@ -13,19 +13,21 @@ and must end in a clean "not found" (see test_legal_but_unknown_names).
 import pytest
 
 from conftest import run_playbook
-from reliability_support import firewall_guard, register_trace
+from reliability_support import (
+    BULK,
+    FW,
+    FWI,
+    SP,
+    SPI,
+    VF,
+    VFI,
+    firewall_guard,
+    register_trace,
+)
 from vcsimctl import Simulator
 
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
 pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
-
-SP = "vmchannels.vsphere.vm_serial_port"
-SPI = "vmchannels.vsphere.vm_serial_port_info"
-FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
-FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
-VF = "vmchannels.vsphere.vm_vmci_filter"
-VFI = "vmchannels.vsphere.vm_vmci_filter_info"
-BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 
 VM = {"name": "DC0_H0_VM0"}
 THINPRINT = [{"number": 1, "backing": {"type": "thinprint"}}]

@@ -18,19 +18,24 @@ import os
 import pytest
 
 from conftest import ROOT, run_playbook
-from reliability_support import Reader, firewall_guard, make_pki, other_sessions
+from reliability_support import (
+    BULK,
+    FW,
+    FWI,
+    SP,
+    SPI,
+    VF,
+    VFI,
+    Reader,
+    firewall_guard,
+    make_pki,
+    other_sessions,
+)
 from vsphere_helpers import power
 
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
 pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
 
-SP = "vmchannels.vsphere.vm_serial_port"
-SPI = "vmchannels.vsphere.vm_serial_port_info"
-FW = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
-FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
-VF = "vmchannels.vsphere.vm_vmci_filter"
-VFI = "vmchannels.vsphere.vm_vmci_filter_info"
-BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 SECRET = "Vmch-S3cr3t&<%q9-Orchid"
 WRONG = "Wr0ng-Gu3ss&<%-Lotus"
 USER = "secops@vsphere.local"
