@@ -30,10 +30,10 @@ import time
 import pytest
 from pyVim.connect import Disconnect, SmartConnect
 
+from vcsimctl import soap_methods
+
 _METHOD = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_]\w*)")
 
-
-# -- certificates --------------------------------------------------------------------------------
 
 # The modules under test, by short name (shared by the reliability, security and concurrency tests).
 SP = "vmchannels.vsphere.vm_serial_port"
@@ -44,6 +44,8 @@ VF = "vmchannels.vsphere.vm_vmci_filter"
 VFI = "vmchannels.vsphere.vm_vmci_filter_info"
 BULK = "vmchannels.vsphere.vm_serial_port_bulk"
 
+
+# -- certificates --------------------------------------------------------------------------------
 
 def make_pki(directory, names=("127.0.0.1",)):
     """Write ``ca.pem``, ``server.pem``/``server.key`` (signed by the CA, SANs ``names``) and
@@ -324,21 +326,6 @@ def other_sessions(sim, settle=8.0):
         if not others or time.monotonic() > deadline:
             return others
         time.sleep(0.25)
-
-
-def soap_methods(trace_file, since=0):
-    """Every SOAP method in a launcher trace, in order (to scan for calls that must never happen)."""
-    out = []
-    with open(trace_file, "rb") as handle:
-        handle.seek(since)
-        for line in handle.read().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("http", "POST") == "POST" and entry.get("method"):
-                out.append(entry["method"])
-    return out
 
 
 class Reader(object):

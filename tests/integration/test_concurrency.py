@@ -28,9 +28,8 @@ from reliability_support import (
     firewall_guard,
     make_pki,
     other_sessions,
-    soap_methods,
 )
-from vcsimctl import Simulator
+from vcsimctl import Simulator, soap_methods
 from vsphere_helpers import power, serial_ports
 
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.

@@ -20,6 +20,7 @@ import pytest
 from pyVmomi import vim
 
 from conftest import ROOT, ansible_env, connect, run_playbook
+from vcsimctl import soap_methods
 from vsphere_helpers import find_vm, serial_ports
 
 SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
@@ -41,18 +42,7 @@ class Trace(object):
         self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
 
     def methods(self):
-        with open(self.path, "rb") as handle:
-            handle.seek(self.offset)
-            lines = handle.read().splitlines()
-        out = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("http", "POST") == "POST" and record.get("method"):
-                out.append(record["method"])
-        return out
+        return soap_methods(self.path, self.offset)
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json", group_vars=None):

@@ -50,7 +50,7 @@ BINARY_PREFIX = "vcsim-"
 DEFAULT_USERNAME = "administrator@vsphere.local"
 DEFAULT_PASSWORD = "Vcsim-Not-A-Secret-42"
 
-__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "SimulatorError"]
+__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "soap_methods", "SimulatorError"]
 
 
 class SimulatorError(RuntimeError):
@@ -143,20 +143,20 @@ def build(force: bool = False) -> Path:
 # --------------------------------------------------------------------------- trace
 
 
-def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
-    """Counter of SOAP method names in a launcher trace file (JSON lines).
+def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The SOAP method names of a launcher trace file (JSON lines), in order.
 
     Each SOAP request is one line with "http": "POST" and "method": the SOAP
     method (e.g. "RetrievePropertiesEx"). Non-SOAP HTTP requests (pyVmomi's
-    GET /sdk/vimServiceVersions.xml) are not counted. `since` is a byte offset
-    (see Simulator.reset_trace). sum(counter.values()) = SOAP round trips."""
-    counts: collections.Counter = collections.Counter()
+    GET /sdk/vimServiceVersions.xml) are left out. `since` is a byte offset
+    (see Simulator.reset_trace)."""
     try:
         with open(trace_file, "rb") as f:
             f.seek(since)
             data = f.read()
     except FileNotFoundError:
-        return counts
+        return []
+    methods = []
     for line in data.splitlines():
         if not line.strip():
             continue
@@ -165,8 +165,14 @@ def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collectio
         except ValueError:
             continue  # a line being written right now
         if rec.get("http", "POST") == "POST" and rec.get("method"):
-            counts[rec["method"]] += 1
-    return counts
+            methods.append(rec["method"])
+    return methods
+
+
+def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
+    """Counter of the SOAP method names of :func:`soap_methods`; sum(counter.values()) = SOAP
+    round trips."""
+    return collections.Counter(soap_methods(trace_file, since))
 
 
 # --------------------------------------------------------------------------- simulator
