@@ -113,12 +113,3 @@ def read_vms(client, vms, extra_paths=()):
     results = retrieve(client.content, list(vms), {vim.VirtualMachine: list(VM_PATHS) + list(extra_paths)},
                        what="reading %d VMs" % len(vms))
     return dict((p.moid, p) for p in results)
-
-
-def devices_of(props, cls):
-    return [d for d in props.get("config.hardware.device") or [] if isinstance(d, cls)]
-
-
-def require(condition, msg, kind="invalid"):
-    if not condition:
-        raise VSphereError(msg, kind=kind)
