@@ -147,7 +147,7 @@ class VSphereClient(object):
             text = text.replace(self._password, "********")
         return text
 
-    def _open(self):
+    def _open(self, read_content=True):
         """The stub and the ServiceContent: SmartStubAdapter negotiates the API version over plain
         HTTP GETs, then one request, RetrieveServiceContent. (SmartConnect would read the content a
         second time when it is first used.)"""
@@ -163,7 +163,8 @@ class VSphereClient(object):
             kwargs["httpProxyPort"] = self.proxy_port or 80
         stub = SmartStubAdapter(**kwargs)
         self.si = vim.ServiceInstance("ServiceInstance", stub)
-        self.content = self.si.RetrieveContent()
+        if read_content:
+            self.content = self.si.RetrieveContent()
 
     def _login(self):
         """Log in on the open stub (one request); returns the session cookie."""
@@ -196,6 +197,7 @@ class VSphereClient(object):
         self._shared = self.shared_sessions.entry(
             hostname=self.hostname, port=self.port, username=self.username, password=self._password,
             validate_certs=self.validate_certs, proxy_host=self.proxy_host, proxy_port=self.proxy_port,
+            session_manager=self.content.sessionManager._moId,
         )
         cookie, self._reused = self._shared.checkout(self._login)
         stub = self.stub
@@ -306,13 +308,14 @@ class VSphereClient(object):
         self._collector = None
         self._logged_in = False
 
-    def end_session(self, cookie):
-        """Log out the session ``cookie`` (a shared session, at the end of the run that opened it)."""
+    def end_session(self, cookie, session_manager):
+        """Log out the session ``cookie`` (a shared session, at the end of the run that opened it):
+        one request, to the SessionManager whose moid the login saw."""
         try:
             with self._translated_login_errors():
-                self._open()
+                self._open(read_content=False)
                 self.stub.cookie = cookie
-                self.content.sessionManager.Logout()
+                vim.SessionManager(session_manager, self.stub).Logout()
         finally:
             self.close()
 

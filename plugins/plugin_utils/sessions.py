@@ -108,11 +108,11 @@ class SessionStore(object):
         os.makedirs(directory, mode=0o700, exist_ok=True)
         os.chmod(directory, 0o700)
 
-    def entry(self, hostname, port, username, password, validate_certs, proxy_host, proxy_port):
+    def entry(self, hostname, port, username, password, validate_certs, proxy_host, proxy_port, session_manager):
         identity = json.dumps([hostname, port, username, password], sort_keys=True).encode("utf-8")
         name = hmac.new(self._secret, identity, hashlib.sha256).hexdigest()
         record = dict(hostname=hostname, port=port, username=username, validate_certs=validate_certs,
-                      proxy_host=proxy_host, proxy_port=proxy_port)
+                      proxy_host=proxy_host, proxy_port=proxy_port, session_manager=session_manager)
         return SessionEntry(os.path.join(self.directory, name + ".json"), record)
 
     def records(self):
@@ -137,7 +137,7 @@ class SessionStore(object):
                     validate_certs=record["validate_certs"], proxy_host=record.get("proxy_host"),
                     proxy_port=record.get("proxy_port"), timeout=_LOGOUT_TIMEOUT,
                 )
-                client.end_session(record["cookie"])
+                client.end_session(record["cookie"], record["session_manager"])
                 ended += 1
             except Exception:  # the session may be gone already; there is nobody left to tell
                 pass
