@@ -290,3 +290,34 @@ def test_run_once_tasks_use_the_shared_session(fresh_vcsim, tmp_path, module):
     assert run_playbook(tmp_path, tasks, sim=sim).rc == 0
     assert sim.soap_calls()["Login"] == 1
 
+
+
+def test_an_interrupted_run_logs_its_session_out(fresh_vcsim, tmp_path):
+    """Ctrl-C (SIGINT) ends ansible-playbook through its normal exit: the session is logged out.
+    (SIGTERM and SIGKILL cannot be: docs/execution.md says the session then ends with vCenter's
+    idle timeout.)"""
+    import signal
+    import time
+
+    from conftest import ansible_env
+
+    sim = fresh_vcsim()
+    playbook = tmp_path / "pause.yml"
+    playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
+        {"name": "read", "vmchannels.vsphere.vm_serial_port_info": {"name": "DC0_H0_VM0"}},
+        {"name": "wait", "ansible.builtin.pause": {"seconds": 120}}]}]))
+    sim.reset_trace()
+    proc = subprocess.Popen([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", str(playbook)],
+                            env=ansible_env(sim), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while "RetrievePropertiesEx" not in sim.soap_calls() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1)
+        assert sim.soap_calls()["Login"] == 1 and "Logout" not in sim.soap_calls()
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert sim.soap_calls()["Logout"] == 1
