@@ -44,6 +44,7 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 from ansible.vars.clean import remove_internal_keys
 
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import pyvmomi_types, sessions
 
 try:  # ansible-core 2.19+: serialization profiles and module-side behaviour switched by is_controller
@@ -51,7 +52,6 @@ try:  # ansible-core 2.19+: serialization profiles and module-side behaviour swi
     from ansible.module_utils.common.json import Direction, get_module_encoder
 except ImportError:  # ansible-core 2.16-2.18
     module_internal = None
-    from ansible.module_utils.common.json import AnsibleJSONEncoder
 
 try:  # ansible-core 2.19+: how the AnsiballZ wrapper reports an exception a module did not handle
     from ansible.module_utils._internal._ansiballz._loader import _handle_exception as report_module_exception
@@ -115,6 +115,8 @@ def encode_arguments(module_args):
     params = dict(ANSIBLE_MODULE_ARGS=module_args)
     if module_internal is not None:
         return json.dumps(params, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode("utf-8")
+    from ansible.module_utils.common.json import AnsibleJSONEncoder  # ansible-core 2.16-2.18 (deprecated later)
+
     return json.dumps(params, cls=AnsibleJSONEncoder, vault_to_text=True).encode("utf-8")
 
 
@@ -130,9 +132,6 @@ class _ModuleGlobals(object):
         self.shared_sessions = shared_sessions
 
     def __enter__(self):
-        from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
-
-        self._client_class = VSphereClient
         self._saved_basic = dict((name, getattr(basic, name)) for name in self._BASIC if hasattr(basic, name))
         self._saved_warnings = {}
         for name in self._WARNINGS:
@@ -158,7 +157,7 @@ class _ModuleGlobals(object):
     def __exit__(self, *exc_info):
         if module_internal is not None:
             module_internal.is_controller = self._saved_is_controller
-        self._client_class.shared_sessions = self._saved_sessions
+        VSphereClient.shared_sessions = self._saved_sessions
         if os.getcwd() != self._saved_cwd:
             os.chdir(self._saved_cwd)
         if os.environ != self._saved_environ:
