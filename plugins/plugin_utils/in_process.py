@@ -36,6 +36,7 @@ import traceback
 from contextlib import redirect_stderr, redirect_stdout
 
 from ansible import constants as C
+from ansible.release import __version__ as ansible_core_version
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -59,6 +60,11 @@ except ImportError:  # ansible-core 2.16-2.18: the traceback goes to stderr ("MO
     report_module_exception = None
 
 display = Display()
+
+#: The ansible-core releases whose internals this module uses as tested (tests/integration, the
+#: compatibility matrix); on any other release the modules are shipped.
+TESTED_CORE = ((2, 16), (2, 21))
+CORE = tuple(int(part) for part in ansible_core_version.split(".")[:2])
 
 #: Our modules declare no ``METADATA``: ansible-core 2.19+ then serializes their input and output
 #: with the "legacy" profile (tests/unit/test_in_process.py checks that no module declares one).
@@ -239,6 +245,8 @@ class ModuleAction(ActionBase):
         """Why the module must be shipped to its interpreter, or ``None`` to run it here."""
         if _switched_off(self._setting(task_vars, _OFF_VARIABLE, _OFF_ENVIRONMENT)):
             return "turned off by %s / %s" % (_OFF_VARIABLE, _OFF_ENVIRONMENT)
+        if not TESTED_CORE[0] <= CORE <= TESTED_CORE[1]:
+            return "in-process execution is not tested with ansible-core %s" % ansible_core_version
         if self._task.async_val:
             return "async task"
         if self._play_context.become:

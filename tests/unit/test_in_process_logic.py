@@ -193,3 +193,12 @@ def test_store_for_task_only_in_a_worker_of_the_preparing_process(monkeypatch, t
     assert sessions.store_for_task() is store
     monkeypatch.setattr(sessions, "_store_pid", os.getpid())
     assert sessions.store_for_task() is None
+
+
+def test_an_untested_ansible_core_ships_the_module(monkeypatch):
+    action = object.__new__(in_process.ModuleAction)
+    monkeypatch.delenv("VMCHANNELS_IN_PROCESS", raising=False)
+    monkeypatch.setattr(in_process, "CORE", (in_process.TESTED_CORE[1][0], in_process.TESTED_CORE[1][1] + 1))
+    assert "not tested with ansible-core" in action._shipping_reason({})
+    monkeypatch.setenv("VMCHANNELS_IN_PROCESS", "false")
+    assert "turned off" in action._shipping_reason({})
