@@ -3,12 +3,14 @@
 trace and pyVmomi."""
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from conftest import BIN, ROOT, connect, run_playbook
+from conftest import BIN, ROOT, ansible_env, connect, run_playbook
 
 SHIPPED = {"VMCHANNELS_IN_PROCESS": "false"}
 VMCI_ALLOW_HYPERVISOR = [{"action": "allow", "protocol": "hypervisor", "direction": "anyDirection"}]
@@ -291,16 +293,10 @@ def test_run_once_tasks_use_the_shared_session(fresh_vcsim, tmp_path, module):
     assert sim.soap_calls()["Login"] == 1
 
 
-
 def test_an_interrupted_run_logs_its_session_out(fresh_vcsim, tmp_path):
     """Ctrl-C (SIGINT) ends ansible-playbook through its normal exit: the session is logged out.
     (SIGTERM and SIGKILL cannot be: docs/execution.md says the session then ends with vCenter's
     idle timeout.)"""
-    import signal
-    import time
-
-    from conftest import ansible_env
-
     sim = fresh_vcsim()
     playbook = tmp_path / "pause.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [
