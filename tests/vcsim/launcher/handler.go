@@ -15,9 +15,12 @@ import (
 )
 
 // sdkHandler wraps vcsim's HTTP handler. For every SOAP request it
-//   - appends one JSON line to the -trace file (if any), and
-//   - routes ReconfigVM_Task to the changeVersion guard (change_version.go)
-//     by rewriting the request's _this reference.
+//   - appends one JSON line to the -trace file (if any),
+//   - drops the connection when a fault says so (faults.go), and
+//   - routes ReconfigVM_Task (and, for VMs with faults, PowerOnVM_Task,
+//     PowerOffVM_Task and ShutdownGuest) to the VM's guard (change_version.go,
+//     faults.go) by rewriting the request's _this reference.
+// POST /launcher/faults sets the faults of a VM (faults.go).
 type sdkHandler struct {
 	next   http.Handler
 	tracer *requestTracer
@@ -30,6 +33,10 @@ var (
 )
 
 func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == faultsPath {
+		serveFaults(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
 			h.tracer.log(r.Method, r.URL.Path, "", "", "", 0)
@@ -61,11 +68,21 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, len(body))
 	}
 
+	if thisType == "VirtualMachine" && takeDrop(thisValue, method) {
+		// A lost connection: closed before the request is executed, without an answer.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, herr := hj.Hijack(); herr == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+	}
+
 	// Without a session cookie vcsim refuses the call anyway (NotAuthenticated
 	// naming the VM): leave such requests alone.
 	rerouted := false
-	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil &&
-		method == "ReconfigVM_Task" && thisType == "VirtualMachine" && loc != nil {
+	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil && thisType == "VirtualMachine" && loc != nil &&
+		(method == "ReconfigVM_Task" || (guardedPowerMethods[method] && hasFaults(thisValue))) {
 		if guard := reconfigGuardFor(thisValue); guard != "" {
 			var b bytes.Buffer
 			b.Write(body[:loc[0]])
