@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import http.client
 import os
 import socket
 import ssl
@@ -67,6 +68,23 @@ def _permission_text(fault):
     if obj is not None:
         parts.append("on %s" % getattr(obj, "_moId", obj))
     return " ".join(parts) or _fault_text(fault)
+
+
+#: What a request raises when the connection dies or stalls after login (vCenter restarted, network
+#: cut, proxy timeout): not a vSphere fault, no answer at all.
+CONNECTION_ERRORS = (socket.timeout, OSError, http.client.HTTPException)
+
+
+def lost_connection_error(client, exc, note=""):
+    """The :class:`VSphereError` for a request that got no answer (one of :data:`CONNECTION_ERRORS`);
+    ``note`` says what the run did about it (for example that a VM was powered back on)."""
+    timed_out = isinstance(exc, socket.timeout)
+    return VSphereError(client.scrub(
+        "%s %s:%s during the run (%s). A change that was being sent may or may not have been applied: "
+        "run the task again (it changes only what still differs), or check the object in the vSphere Client.%s"
+        % ("No answer within %s seconds (timeout) from" % client.timeout if timed_out else "Lost the connection to",
+           client.hostname, client.port, exc or type(exc).__name__, (" " + note) if note else "")),
+        kind="timeout" if timed_out else "connection")
 
 
 def fault_to_error(fault, what):
