@@ -335,6 +335,37 @@ def diff(before, after, powered_on):
     return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after)}}
 
 
+def datastore_of(path):
+    """The datastore name of a datastore path ``[datastore1] web01/serial.log``, or ``None``."""
+    match = _DATASTORE_PATH.match(path or "")
+    return match.group("datastore") if match else None
+
+
+def unknown_datastores(changes, datastore_names):
+    """``(number, file_path, datastore)`` of every file backing ``changes`` would send whose datastore
+    is not one of ``datastore_names`` (the datastores the VM can use). ``datastore_names`` ``None``
+    (not known) finds nothing."""
+    if not datastore_names:
+        return []
+    out = []
+    for change in changes:
+        backing = (change.after or {}).get("backing") or {}
+        if change.op in ("add", "edit") and backing.get("type") == "file":
+            datastore = datastore_of(backing.get("file_path"))
+            if datastore is not None and datastore not in datastore_names:
+                out.append((change.number, backing["file_path"], datastore))
+    return out
+
+
+def ignored_connected(wanted, power_state):
+    """Numbers of the ``wanted`` ports that set ``connected`` although the VM is not running (where
+    vSphere ignores it: a port is connected only while the VM runs)."""
+    if power_state == "poweredOn":
+        return []
+    return sorted(p["number"] for p in wanted or [] if p.get("connected") is not None
+                  and p.get("state", "present") == "present")
+
+
 def power_problem(changes, power_state):
     """Numbers of the ports whose change needs the VM powered off, when it is not."""
     if power_state == "poweredOff":

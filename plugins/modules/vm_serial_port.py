@@ -253,9 +253,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import ensure, firewall_check
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import RunOptions, ensure_serial_ports
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
@@ -271,20 +270,17 @@ def argument_spec():
 
 def _logic(module, client):
     params = module.params
-    vm = find_vm(client, name=params["name"], uuid=params["uuid"], moid=params["moid"],
-                 datacenter=params["datacenter"], folder=params["folder"])
-    result, warnings, host = ensure(client, params, vm, module.check_mode, module._diff)
+    entry = dict((k, params[k]) for k in ("name", "uuid", "moid", "datacenter", "folder", "serial_ports", "exclusive"))
+    options = RunOptions(params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode)
+    runs, warnings = ensure_serial_ports(client, [entry], options)
     for warning in warnings:
         module.warn(warning)
-    firewall = firewall_check(client, host, result["serial_ports"])
-    if firewall:
-        result["firewall"] = firewall
-        for ruleset, enabled in sorted(firewall["rulesets"].items()):
-            if enabled is False:
-                module.warn(
-                    "The ESXi firewall rule set '%s' is disabled on host %s, which runs VM '%s': its network-backed "
-                    "serial ports cannot connect. Enable it with vmchannels.vsphere.esxi_serial_firewall_ruleset "
-                    "(rulesets: [%s], state: enabled)." % (ruleset, firewall["host"], result["vm"]["name"], ruleset))
+    vm_run = runs[0]
+    if vm_run.error is not None:
+        raise vm_run.error
+    result = vm_run.result()
+    if module._diff:
+        result["diff"] = vm_run.plan.diff()
     return result
 
 

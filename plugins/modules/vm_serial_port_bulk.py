@@ -158,7 +158,11 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_bulk import ensure_many
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import (
+    RunOptions,
+    bulk_diff,
+    ensure_serial_ports,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
@@ -172,6 +176,8 @@ def argument_spec():
         vms=dict(type="list", elements="dict", required=True, options=vm,
                  required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
         parallel=dict(type="int", default=20),
+        allow_power_cycle=dict(type="bool", default=False),
+        max_powered_off=dict(type="int", default=2),
     )
 
 
@@ -179,8 +185,9 @@ def validate(params):
     """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
     spec of vm_serial_port), before any request."""
     errors = []
-    if params["parallel"] < 1:
-        errors.append("parallel must be at least 1, got %d" % params["parallel"])
+    for option in ("parallel", "max_powered_off"):
+        if params[option] < 1:
+            errors.append("%s must be at least 1, got %d" % (option, params[option]))
     if not params["vms"]:
         errors.append("vms is empty: list at least one VM")
     validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
@@ -203,15 +210,21 @@ def validate(params):
 
 def _logic(module, client):
     params = module.params
-    result, warnings = ensure_many(client, params["vms"], params["timeout"], params["parallel"],
-                                   module.check_mode, module._diff)
+    options = RunOptions(params["timeout"], parallel=params["parallel"], allow_power_cycle=params["allow_power_cycle"],
+                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode)
+    runs, warnings = ensure_serial_ports(client, params["vms"], options)
     for warning in warnings:
         module.warn(warning)
+    results = [vm_run.result() for vm_run in runs]
+    result = dict(changed=any(r["changed"] for r in results), vms=results,
+                  failed_vms=sum(1 for r in results if r.get("failed")))
+    if module._diff:
+        result["diff"] = bulk_diff(runs)
     if result["failed_vms"]:
         failures = ["%s: %s" % (r["vm"].get("name") or r["vm"].get("moid") or r["vm"].get("uuid"), r["msg"])
-                    for r in result["vms"] if r.get("failed")]
+                    for r in results if r.get("failed")]
         error = VSphereError("%d of %d VMs could not be changed (the others were): %s"
-                             % (len(failures), len(result["vms"]), " | ".join(failures)), kind="partial")
+                             % (len(failures), len(results), " | ".join(failures)), kind="partial")
         error.result = result
         raise error
     return result
