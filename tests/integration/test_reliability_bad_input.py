@@ -122,7 +122,7 @@ CASES = [
      ["state", "enabled, disabled"]),
     ("no host selected", FW, dict(rulesets=["vSPC"]), ["esxi_hostname", "cluster_name", "datacenter"]),
     ("host and cluster", FW, dict(rulesets=["vSPC"], esxi_hostname=["DC0_C0_H0"], cluster_name="DC0_C0"),
-     ["esxi_hostname", "cluster_name", "only one"]),
+     ["mutually exclusive", "esxi_hostname", "cluster_name"]),
     ("cluster_name empty", FWI, dict(cluster_name=""), ["cluster_name is empty"]),
     ("info takes no rulesets", FWI, dict(datacenter="DC0", rulesets=["vSPC"]), ["rulesets", "Supported parameters"]),
     # -- vm_vmci_filter(_info) --

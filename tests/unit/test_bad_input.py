@@ -166,12 +166,8 @@ def test_vmci_rules(params, fragments):
 @pytest.mark.parametrize("params,fragments", [
     (dict(rulesets=[], cluster_name="C0"), ["rulesets is empty", "remoteSerialPort, vSPC"]),
     (dict(rulesets=None, cluster_name="C0"), ["rulesets is empty"]),
-    (dict(rulesets=["sshServer"], cluster_name="C0"), ["'sshServer'", "remoteSerialPort, vSPC"]),
-    (dict(rulesets=["vSPC", "httpClient", "ntpClient"], datacenter="DC0"), ["'httpClient', 'ntpClient' are not"]),
-    (dict(rulesets=["vSPC"]), ["No ESXi host selected", "esxi_hostname", "cluster_name", "datacenter"]),
     (dict(rulesets=["vSPC"], esxi_hostname=[]), ["esxi_hostname is an empty list"]),
     (dict(rulesets=["vSPC"], esxi_hostname=["h1", ""]), ["esxi_hostname", "empty host name (item 2"]),
-    (dict(rulesets=["vSPC"], esxi_hostname=["h1"], cluster_name="C0"), ["esxi_hostname", "cluster_name", "only one"]),
     (dict(rulesets=["vSPC"], cluster_name=" "), ["cluster_name is empty"]),
     (dict(rulesets=["vSPC"], datacenter=""), ["datacenter is empty"]),
 ])
