@@ -26,13 +26,17 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
     VSphereError,
     lost_connection_error,
 )
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import uri_credentials
 
 
 def build_module(argument_spec, **kwargs):
-    """An ``AnsibleModule`` with the connection options added to ``argument_spec``."""
+    """An ``AnsibleModule`` with the connection options added to ``argument_spec``. Credentials
+    inside URI options are masked in everything the module returns, like the password."""
     spec = base_argument_spec()
     spec.update(argument_spec)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    module.no_log_values.update(uri_credentials(module.params))
+    return module
 
 
 def fail_on_errors(module, errors):

@@ -55,6 +55,9 @@ CASES = [
     ("hostname empty", VFI, dict(VM, hostname=""), ["hostname", "empty"]),
     ("hostname is a URL", SPI, dict(VM, hostname="https://vc.example.com/sdk"), ["hostname", "vc.example.com"]),
     ("proxy_port out of range", VFI, dict(VM, proxy_host="proxy", proxy_port=123456), ["proxy_port", "65535"]),
+    ("proxy_host a URL", SPI, dict(VM, proxy_host="http://proxy.example.com:3128"),
+     ["proxy_host", "'proxy.example.com'", "proxy_port"]),
+    ("password empty", FWI, dict(datacenter="DC0", password=""), ["password is empty", "VMWARE_PASSWORD"]),
     ("unknown option", SPI, dict(VM, serial_port=1), ["serial_port", "Supported parameters include"]),
     # -- VM identity --
     ("no VM identity", SPI, {}, ["one of the following is required: name, uuid, moid"]),
@@ -181,6 +184,35 @@ def test_every_bad_input_fails_before_any_request(tmp_path, sim):
         if "MODULE FAILURE" in msg or "Module failed" in msg or "Traceback" in str(result.get("exception", "")):
             failures.append("%s: crashed: %r" % (case, msg))
     assert not failures, "\n".join(failures)
+
+
+def test_missing_connection_options_name_the_variable(tmp_path, sim):
+    """Without the option and its VMWARE_* variable (none is set for this run), the message names both,
+    as vmware.vmware does, instead of Ansible's bare "missing required arguments"."""
+    tasks = [
+        {"name": "nothing", SPI: dict(VM), "ignore_errors": True},
+        {"name": "no password", BULK: {"hostname": sim.host, "username": sim.username, "vms": [
+            dict(VM, serial_ports=THINPRINT)]}, "ignore_errors": True},
+        {"name": "no user", FW: {"hostname": sim.host, "password": sim.password, "datacenter": "DC0",
+                                 "rulesets": ["vSPC"]}, "ignore_errors": True},
+    ]
+    sim.reset_trace()
+    run = run_playbook(tmp_path, tasks, sim=None, name="missing")  # sim=None: no VMWARE_* variable
+    assert not sim.soap_calls()
+    assert "Traceback" not in run.stdout + run.stderr
+    expected = {
+        "nothing": ["hostname is missing: set the hostname option or the VMWARE_HOST environment variable",
+                    "username is missing: set the username option or the VMWARE_USER environment variable",
+                    "password is missing: set the password option or the VMWARE_PASSWORD environment variable"],
+        "no password": ["password is missing", "VMWARE_PASSWORD"],
+        "no user": ["username is missing", "VMWARE_USER"],
+    }
+    for name, fragments in expected.items():
+        entry = run.task(name)
+        assert entry["status"] == "failed", entry
+        msg = entry["result"]["msg"]
+        assert all(f in msg for f in fragments) and "missing required arguments" not in msg, (name, msg)
+    assert "hostname" not in run.result("no password")["msg"]
 
 
 def test_legal_but_unknown_names(tmp_path, sim):
