@@ -50,7 +50,7 @@ options:
   proxy_host:
     description:
       - An HTTP proxy to reach O(hostname) through (HTTP CONNECT), as a host name or address
-        (no URL, no credentials: the proxy must not require authentication).
+        (no URL, no credentials; the proxy must not require authentication).
       - If not set, the value of the E(VMWARE_PROXY_HOST) environment variable is used.
     type: str
   proxy_port:

@@ -44,6 +44,12 @@ PROTOCOLS = ("hypervisor", "doorbell", "queuepair", "datagram", "stream", "anyPr
 DIRECTIONS = ("guest", "host", "anyDirection")
 PORT_MIN = 0
 PORT_MAX = 65535
+# A rank only orders the rules (ascending). The API types it xsd:long and documents no range of its
+# own; ranks are kept to 0..2^32-1, the range VirtualVMCIDeviceOption.filterSpecOption gives the port
+# boundaries of the same FilterSpec, so that a negative or oversized rank (a typo) is refused here
+# instead of being stored as an order nobody meant.
+RANK_MIN = 0
+RANK_MAX = 2 ** 32 - 1
 
 
 # -- pure logic --------------------------------------------------------------------------------
@@ -132,7 +138,10 @@ def validate(params):
             parse_ports(rule.get("ports"))
         except ValueError as exc:
             errors.append("rule #%d: ports %s" % (number, exc))
-        (ranked if rule.get("rank") is not None else unranked).append(number)
+        rank = rule.get("rank")
+        if rank is not None and not RANK_MIN <= rank <= RANK_MAX:
+            errors.append("rule #%d: rank %d is outside the ranks allowed (%d-%d)" % (number, rank, RANK_MIN, RANK_MAX))
+        (ranked if rank is not None else unranked).append(number)
     if ranked and unranked:
         errors.append("rank is set on rule%s %s but not on %s: give rank on every rule, or on none (the "
                       "ranks then follow the list order)" % (

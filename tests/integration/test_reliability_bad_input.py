@@ -137,6 +137,8 @@ CASES = [
     ("ports a boolean", VF, dict(VM, rules=[rule(ports=True)]), ["ports", "2000-2010"]),
     ("duplicate ranks", VF, dict(VM, rules=[rule(rank=1), rule(rank=1, action="allow")]),
      ["same rank 1", "unique"]),
+    ("rank negative", VF, dict(VM, rules=[rule(rank=-3)]), ["rank -3", "0-4294967295"]),
+    ("rank above 2^32-1", VF, dict(VM, rules=[rule(rank=2 ** 32)]), ["rank 4294967296", "0-4294967295"]),
     ("rank on some rules only", VF, dict(VM, rules=[rule(rank=1), rule(action="allow")]),
      ["rank is set on rule #1 but not on #2"]),
     ("filter_enabled not a boolean", VF, dict(VM, filter_enabled="yes please"), ["filter_enabled", "bool"]),

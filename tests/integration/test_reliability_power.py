@@ -78,6 +78,22 @@ def offset(sim):
     return os.path.getsize(sim.trace_file)
 
 
+#: What Ansible adds to every result, and what every module of the collection adds to a failure.
+ANSIBLE_KEYS = {"changed", "failed", "msg", "exception", "invocation", "warnings", "deprecations", "_ansible_no_log",
+                "diff", "error_kind"}
+
+
+def undocumented_keys(result, module):
+    """The keys of a module result that its RETURN does not document."""
+    import importlib
+
+    import yaml
+
+    doc = yaml.safe_load(importlib.import_module("ansible_collections.vmchannels.vsphere.plugins.modules."
+                                                 + module.rsplit(".", 1)[-1]).RETURN)
+    return set(result) - set(doc) - ANSIBLE_KEYS
+
+
 def failed(run, name):
     entry = run.task(name)
     assert entry["status"] == "failed", entry
@@ -96,6 +112,7 @@ def test_guest_shutdown_through_vmware_tools(sim, tmp_path):
     assert run.task("DC0_H0_VM0")["status"] == "ok", result
     assert result["changed"] is True and result["power_cycle"] == "guest shutdown"
     assert result["vm"]["power_state"] == "poweredOn"
+    assert undocumented_keys(result, SP) == set() and undocumented_keys(check.result("DC0_H0_VM0"), SP) == set()
     assert calls_on(sim, since, moid) == ["ShutdownGuest", "ReconfigVM_Task", "PowerOnVM_Task"]
     assert state(sim, "DC0_H0_VM0") == ("poweredOn", [1])
 
@@ -214,6 +231,7 @@ def test_bulk_power_cycles_at_most_max_powered_off_vms_at_once(fresh_vcsim, tmp_
     run = run_playbook(tmp_path, [dict(task, name="apply")], sim=sim)
     result = run.result("apply")
     assert result["failed_vms"] == 1, result
+    assert undocumented_keys(result, BULK) == set()
     by_name = dict((r["vm"]["name"], r) for r in result["vms"])
     bad = by_name.pop("DC0_C0_RP0_VM1")
     assert "GenericVmConfigFault" in bad["msg"] and "was powered back on" in bad["msg"], bad

@@ -174,6 +174,8 @@ def _rules(*rules):
     (dict(rules=_rules(dict(ports=2.5))), ["ports", "not a port"]),
     (dict(rules=_rules(dict(ports=[1, 2]))), ["ports", "not a port"]),
     (dict(rules=_rules(dict(rank=5), dict(rank=5, action="allow"))), ["rules #1 and #2 have the same rank 5"]),
+    (dict(rules=_rules(dict(rank=-3))), ["rule #1: rank -3 is outside the ranks allowed (0-4294967295)"]),
+    (dict(rules=_rules(dict(rank=1), dict(rank=2 ** 32))), ["rule #2: rank 4294967296 is outside", "0-4294967295"]),
     (dict(rules=_rules(dict(rank=1), {}, {})), ["rank is set on rule #1 but not on #2, #3"]),
 ])
 def test_vmci_rules(params, fragments):
