@@ -87,11 +87,28 @@ def power_cycled(client, cycles, timeout, apply):
             apply(down)
     except CONNECTION_ERRORS as exc:
         _recover(client, cycles, timeout, exc)
-        raise lost_connection_error(client, exc, " ".join(c.note() for c in cycles if c.note()))
+        raise lost_connection_error(client, exc, _notes(cycles))
+    except VSphereError as exc:  # the run cannot go on (for example the session ended)
+        _power_on(client, [c for c in cycles if c.down], timeout)
+        if _notes(cycles):
+            exc.msg += " " + _notes(cycles)
+        raise
     except Exception:
         _power_on(client, [c for c in cycles if c.down], timeout)
         raise
     _power_on(client, [c for c in cycles if c.down], timeout)
+
+
+def _notes(cycles):
+    """What became of each VM's power, for the message of a run that stopped."""
+    notes = []
+    for cycle in cycles:
+        if cycle.note():
+            notes.append(cycle.note())
+        elif cycle._asked and not cycle.down:
+            notes.append("%s may be going down: a %s was requested for the change before the run stopped; check it "
+                         "and power it on." % (cycle.label, "guest shutdown" if cycle.tools_running else "power-off"))
+    return " ".join(notes)
 
 
 # -- down --------------------------------------------------------------------------------------
@@ -104,7 +121,7 @@ def _take_down(client, cycles, timeout):
         try:
             cycle.vm.ShutdownGuest()
         except vmodl.MethodFault as fault:  # Tools answered but refused: fall back to a power-off
-            cycle.warnings.append("The guest shutdown of %s was refused (%s); it was powered off instead."
+            cycle.warnings.append("The guest shutdown of %s was refused (%s); powering it off instead."
                                   % (cycle.label, fault_to_error(fault, "shutting down the guest").msg))
             hard.append(cycle)
             continue
@@ -118,7 +135,7 @@ def _take_down(client, cycles, timeout):
         except VSphereError as exc:
             if exc.kind != "timeout":
                 raise
-            cycle.warnings.append("The guest of %s did not shut down within %s seconds (timeout); it was powered off."
+            cycle.warnings.append("The guest of %s did not shut down within %s seconds (timeout); powering it off instead."
                                   % (cycle.label, timeout))
             cycle._guest_timed_out = True
             hard.append(cycle)

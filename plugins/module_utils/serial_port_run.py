@@ -160,9 +160,13 @@ def _read(client, refs):
         except VSphereError as exc:
             if exc.kind != "not_found":
                 raise
-            missing[ref._moId] = VSphereError("No virtual machine with moid %s exists (or the user cannot see it)."
-                                              % ref._moId, kind="not_found")
+            missing[ref._moId] = _not_found(ref)
     return found, missing
+
+
+def _not_found(ref):
+    return VSphereError("No virtual machine with moid %s exists (or the user cannot see it)." % ref._moId,
+                        kind="not_found")
 
 
 def _read_and_plan(client, runs, options):
@@ -172,8 +176,7 @@ def _read_and_plan(client, runs, options):
     props, missing = _read(client, [run.ref for run in runs])
     for run in runs:
         run.props = props.get(run.ref._moId)
-        run.error = missing.get(run.ref._moId) or (None if run.props is not None else VSphereError(
-            "No virtual machine with moid %s exists (or the user cannot see it)." % run.ref._moId, kind="not_found"))
+        run.error = missing.get(run.ref._moId) or (None if run.props is not None else _not_found(run.ref))
         if run.error is None:
             _plan(client, run, options.allow_power_cycle)
         if run.error is None:
