@@ -287,7 +287,8 @@ def test_credentials_inside_uris_never_in_output(fresh_vcsim, tmp_path):
         {"name": "service_uri refused", SP: {"name": "DC0_H0_VM0", "serial_ports": [{"number": 1, "backing": {
             "type": "network", "service_uri": service_uri}}]}, "ignore_errors": True},
         {"name": "token check", SP: {"name": "DC0_H0_VM0", "serial_ports": vspc_port}, "check_mode": True},
-        {"name": "token applied", SP: {"name": "DC0_H0_VM0", "serial_ports": vspc_port}},
+        {"name": "token applied", SP: {"name": "DC0_H0_VM0", "serial_ports": vspc_port}, "register": "applied"},
+        {"name": "show registered", "ansible.builtin.debug": {"var": "applied"}},
         {"name": "token info", SPI: {"name": "DC0_H0_VM0"}},
         {"name": "bulk", BULK: {"vms": [{"name": "DC0_H0_VM1", "serial_ports": vspc_port}]}},
         {"name": "bulk refused", BULK: {"vms": [{"name": "DC0_H0_VM0", "serial_ports": [{"number": 2, "backing": {
@@ -319,6 +320,7 @@ def test_credentials_inside_uris_never_in_output(fresh_vcsim, tmp_path):
         assert serial_ports(reader.vm("DC0_H0_VM0"))[1]["backing"]["serviceURI"] == token
     seen = {"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results), "log": log.read_text()}
     assert "invocation" in seen["stdout"] and "********@port-1" in seen["stdout"]
+    assert run.result("show registered")["applied"]["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
     for where, text in seen.items():
         for secret in URI_SECRETS:
             assert secret not in text, "%s shows %s" % (where, secret)
