@@ -14,23 +14,23 @@ options:
   hostname:
     description:
       - The vCenter Server or ESXi host to connect to.
-      - If not set, the value of the E(VMWARE_HOST) environment variable is used.
+      - If not set, the value of the E(VMWARE_HOST) environment variable is used. One of them is
+        required; without both, the module fails naming the option and the variable.
     type: str
-    required: true
   username:
     description:
       - The user name to log in with, for example V(administrator@vsphere.local).
-      - If not set, the value of the E(VMWARE_USER) environment variable is used.
+      - If not set, the value of the E(VMWARE_USER) environment variable is used. One of them is
+        required.
     type: str
-    required: true
     aliases: [admin, user]
   password:
     description:
       - The password of O(username).
-      - If not set, the value of the E(VMWARE_PASSWORD) environment variable is used.
+      - If not set, the value of the E(VMWARE_PASSWORD) environment variable is used. One of them
+        is required.
       - It never appears in results, warnings, errors or logs.
     type: str
-    required: true
     aliases: [pass, pwd]
   port:
     description:
@@ -42,18 +42,20 @@ options:
     description:
       - Whether to verify the TLS certificate of O(hostname).
       - Leave it V(true) in production. To trust a private certificate authority, point the
-        E(REQUESTS_CA_BUNDLE) or E(SSL_CERT_FILE) environment variable at its PEM bundle.
+        E(REQUESTS_CA_BUNDLE) or E(SSL_CERT_FILE) environment variable at its PEM bundle. A bundle
+        that does not exist or cannot be read fails the module before it connects, naming it.
       - If not set, the value of the E(VMWARE_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
   proxy_host:
     description:
-      - An HTTP proxy to reach O(hostname) through (HTTP CONNECT).
+      - An HTTP proxy to reach O(hostname) through (HTTP CONNECT), as a host name or address
+        (no URL, no credentials; the proxy must not require authentication).
       - If not set, the value of the E(VMWARE_PROXY_HOST) environment variable is used.
     type: str
   proxy_port:
     description:
-      - The port of O(proxy_host).
+      - The port of O(proxy_host); 80 when not set.
       - If not set, the value of the E(VMWARE_PROXY_PORT) environment variable is used.
     type: int
   timeout:

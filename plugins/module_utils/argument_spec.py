@@ -13,17 +13,20 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+
 
 def base_argument_spec():
-    """Connection options, with the VMWARE_* environment fallbacks of the other VMware collections."""
+    """Connection options, with the VMWARE_* environment fallbacks of the other VMware collections.
+
+    hostname, username and password are required, but not ``required=True``: when one is missing,
+    :func:`connection_errors` names the option and its environment variable (Ansible's own message
+    would name only the option)."""
     return dict(
-        hostname=dict(type="str", required=True, fallback=(env_fallback, ["VMWARE_HOST"])),
-        username=dict(
-            type="str", required=True, aliases=["user", "admin"], fallback=(env_fallback, ["VMWARE_USER"])
-        ),
+        hostname=dict(type="str", fallback=(env_fallback, ["VMWARE_HOST"])),
+        username=dict(type="str", aliases=["user", "admin"], fallback=(env_fallback, ["VMWARE_USER"])),
         password=dict(
-            type="str", required=True, no_log=True, aliases=["pass", "pwd"],
-            fallback=(env_fallback, ["VMWARE_PASSWORD"]),
+            type="str", no_log=True, aliases=["pass", "pwd"], fallback=(env_fallback, ["VMWARE_PASSWORD"]),
         ),
         port=dict(type="int", default=443, fallback=(env_fallback, ["VMWARE_PORT"])),
         validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["VMWARE_VALIDATE_CERTS"])),
@@ -33,10 +36,21 @@ def base_argument_spec():
     )
 
 
+#: The connection options every run needs, with the environment variable that can give each.
+REQUIRED_CONNECTION = (("hostname", "VMWARE_HOST", "the vCenter Server or ESXi host to connect to"),
+                       ("username", "VMWARE_USER", "the user to log in as"),
+                       ("password", "VMWARE_PASSWORD", "the user's password"))
+
+
 def connection_errors(params):
     """Problems with the connection options that the argument spec cannot express (checked before
     connecting: an out-of-range port or a URL as hostname would otherwise fail later, less clearly)."""
     errors = []
+    for option, variable, what in REQUIRED_CONNECTION:
+        value = params.get(option)
+        if value is None or not value.strip():
+            errors.append("%s is %s: set the %s option or the %s environment variable (%s)"
+                          % (option, "missing" if value is None else "empty", option, variable, what))
     for option in ("port", "proxy_port"):
         value = params.get(option)
         if value is not None and not 1 <= value <= 65535:
@@ -45,14 +59,21 @@ def connection_errors(params):
     if timeout is not None and timeout < 1:
         errors.append("timeout is %s; it is in seconds and must be at least 1" % timeout)
     hostname = params.get("hostname")
-    if hostname:
-        if "://" in hostname or "/" in hostname:
+    if hostname and hostname.strip():
+        if "://" in hostname or "/" in hostname or "@" in hostname:
             host = hostname.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
             errors.append("hostname '%s' is a URL; give the host name or address only, for example '%s' "
-                          "(and the port in port)" % (hostname, host or "vc.example.com"))
+                          "(and the port in port, the user name and password in username and password)"
+                          % (mask_uri(hostname), host or "vc.example.com"))
         elif any(c.isspace() for c in hostname):
             errors.append("hostname '%s' contains spaces; give a host name or address, for example "
                           "vc.example.com" % hostname)
+    proxy = params.get("proxy_host")
+    if proxy and ("://" in proxy or "/" in proxy or "@" in proxy or any(c.isspace() for c in proxy)):
+        host = proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+        errors.append("proxy_host '%s' is not a host name; give the proxy's host name or address only, for "
+                      "example '%s', and its port in proxy_port (a proxy that needs a user name and password is "
+                      "not supported)" % (mask_uri(proxy), host or "proxy.example.com"))
     return errors
 
 

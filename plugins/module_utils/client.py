@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import http.client
 import os
 import socket
 import ssl
@@ -70,6 +71,23 @@ def _permission_text(fault):
     return " ".join(parts) or _fault_text(fault)
 
 
+#: What a request raises when the connection dies or stalls after login (vCenter restarted, network
+#: cut, proxy timeout): not a vSphere fault, no answer at all.
+CONNECTION_ERRORS = (socket.timeout, OSError, http.client.HTTPException)
+
+
+def lost_connection_error(client, exc, note=""):
+    """The :class:`VSphereError` for a request that got no answer (one of :data:`CONNECTION_ERRORS`);
+    ``note`` says what the run did about it (for example that a VM was powered back on)."""
+    timed_out = isinstance(exc, socket.timeout)
+    return VSphereError(client.scrub(
+        "%s %s:%s during the run (%s). A change that was being sent may or may not have been applied: "
+        "run the task again (it changes only what still differs), or check the object in the vSphere Client.%s"
+        % ("No answer within %s seconds (timeout) from" % client.timeout if timed_out else "Lost the connection to",
+           client.hostname, client.port, exc or type(exc).__name__, (" " + note) if note else "")),
+        kind="timeout" if timed_out else "connection")
+
+
 def fault_to_error(fault, what):
     """Translate a vSphere fault raised while doing ``what`` into a :class:`VSphereError`."""
     if HAS_PYVMOMI:
@@ -98,6 +116,33 @@ def fault_to_error(fault, what):
                 kind="not_found", fault=fault,
             )
     return VSphereError("vSphere refused %s: %s" % (what, _fault_text(fault)), kind="fault", fault=fault)
+
+
+def ca_bundle_problem():
+    """What is wrong with the CA bundle that validating certificates would use, or ``None``:
+    ``REQUESTS_CA_BUNDLE`` when set, else ``SSL_CERT_FILE`` (which OpenSSL would silently ignore).
+    Checked before connecting, so a bad bundle is named instead of failing the handshake."""
+    variable = "REQUESTS_CA_BUNDLE" if os.environ.get("REQUESTS_CA_BUNDLE") else "SSL_CERT_FILE"
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    problem = None
+    if not os.path.exists(path):
+        problem = "which does not exist"
+    elif os.path.isdir(path):
+        problem = "which is a directory, not a file"
+    else:
+        try:
+            ssl.create_default_context(cafile=path)
+        except ssl.SSLError as exc:
+            problem = "which holds no PEM certificate OpenSSL can load (%s)" % (getattr(exc, "reason", None) or exc)
+        except OSError as exc:
+            problem = "which cannot be read (%s)" % (exc.strerror or exc)
+    if problem is None:
+        return None
+    return ("%s is set to %s, %s. Point it at a file of PEM certificates of the certificate authorities to trust, "
+            "unset it to use the system's, or set validate_certs: false (VMWARE_VALIDATE_CERTS=false) for a test "
+            "system." % (variable, path, problem))
 
 
 class VSphereClient(object):
@@ -140,6 +185,20 @@ class VSphereClient(object):
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
 
+    def _unreachable(self, exc):
+        """The message for a connection that could not be made: to vSphere, or to the HTTP proxy."""
+        reason = self.scrub(getattr(exc, "strerror", None) or exc)
+        if not self.proxy_host:
+            return ("Cannot reach %s: %s. Check hostname and port (VMWARE_HOST, VMWARE_PORT) and that the "
+                    "vSphere API answers there." % (self._where(), reason))
+        proxy = "%s:%s" % (self.proxy_host, self.proxy_port or 80)
+        if "Tunnel connection failed" in str(exc):
+            return ("The HTTP proxy %s refused to connect to %s (%s). Check that the proxy allows HTTPS (CONNECT) "
+                    "to that host and port, or leave proxy_host (VMWARE_PROXY_HOST) unset to connect directly."
+                    % (proxy, self._where(), reason))
+        return ("Cannot reach the HTTP proxy %s: %s. Check proxy_host and proxy_port (VMWARE_PROXY_HOST, "
+                "VMWARE_PROXY_PORT) and that the proxy answers there." % (proxy, reason))
+
     def scrub(self, text):
         """Remove the password from ``text`` (belt and braces: no message should contain it)."""
         text = str(text)
@@ -178,6 +237,9 @@ class VSphereClient(object):
             raise VSphereError("The Python library pyVmomi is required: pip install pyVmomi", kind="dependency")
         if not self.hostname:
             raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
+        bundle_problem = ca_bundle_problem() if self.validate_certs else None
+        if bundle_problem:
+            raise VSphereError("Not connecting to %s: %s" % (self._where(), bundle_problem), kind="tls")
         with self._translated_login_errors():
             self._open()
             if self.shared_sessions is None:
@@ -247,15 +309,13 @@ class VSphereClient(object):
             raise VSphereError("TLS handshake with %s failed: %s" % (self._where(), exc), kind="tls")
         except (socket.timeout, TimeoutError):
             raise VSphereError(
-                "Connecting to %s timed out after %s seconds." % (self._where(), self.timeout),
+                "Connecting to %s%s timed out after %s seconds." % (
+                    self._where(), " through the HTTP proxy %s:%s" % (self.proxy_host, self.proxy_port or 80)
+                    if self.proxy_host else "", self.timeout),
                 kind="connection",
             )
         except (socket.gaierror, ConnectionError, OSError) as exc:
-            raise VSphereError(
-                "Cannot reach %s: %s. Check hostname and port (VMWARE_HOST, VMWARE_PORT) and that the "
-                "vSphere API answers there." % (self._where(), self.scrub(getattr(exc, "strerror", None) or exc)),
-                kind="connection",
-            )
+            raise VSphereError(self._unreachable(exc), kind="connection")
         except vmodl.MethodFault as fault:
             raise VSphereError(
                 "Cannot log in to %s: %s" % (self._where(), self.scrub(_fault_text(fault))), kind="login",

@@ -44,6 +44,13 @@ def target_argument_spec():
     )
 
 
+#: How the options of target_argument_spec() combine, checked by AnsibleModule before anything else.
+TARGET_MODULE_KWARGS = dict(
+    mutually_exclusive=[("esxi_hostname", "cluster_name")],
+    required_one_of=[("esxi_hostname", "cluster_name", "datacenter")],
+)
+
+
 def ruleset_argument_spec():
     return dict(
         rulesets=dict(type="list", elements="str", required=True, choices=list(SERIAL_RULESETS)),
@@ -61,7 +68,8 @@ def unique(values):
 
 
 def validate_target(esxi_hostname=None, cluster_name=None, datacenter=None):
-    """The error message for a bad choice of hosts, or ``None``. Called before connecting."""
+    """The error message for empty host selectors, or ``None``. Called before connecting (that one
+    of them is given, and not both esxi_hostname and cluster_name, is TARGET_MODULE_KWARGS's job)."""
     if cluster_name is not None and not cluster_name.strip():
         return "cluster_name is empty: give the name of the cluster whose hosts to use."
     if datacenter is not None and not datacenter.strip():
@@ -74,27 +82,14 @@ def validate_target(esxi_hostname=None, cluster_name=None, datacenter=None):
         if blank:
             return ("esxi_hostname holds an empty host name (item %s of %s): give host names as shown in the "
                     "vSphere Client." % (blank[0] + 1, esxi_hostname))
-        if cluster_name:
-            return ("esxi_hostname (%s) and cluster_name ('%s') both select hosts: give only one of them "
-                    "(datacenter may narrow either)." % (", ".join(esxi_hostname), cluster_name))
-        return None
-    if not cluster_name and not datacenter:
-        return ("No ESXi host selected: give esxi_hostname (a host name or a list), cluster_name (optionally "
-                "with datacenter) or datacenter alone (all its hosts). Connected straight to an ESXi host, "
-                "give esxi_hostname: its name or the address used as hostname.")
     return None
 
 
 def validate_rulesets(rulesets):
-    """The error message for a bad ``rulesets`` value, or ``None`` (the argument spec's ``choices``
-    catch unknown names first; this also covers an empty list)."""
+    """The error message for an empty ``rulesets``, or ``None`` (the argument spec's ``choices``
+    refuse names other than remoteSerialPort and vSPC)."""
     if not rulesets:
         return "rulesets is empty: give remoteSerialPort, vSPC or both."
-    unknown = [r for r in rulesets if r not in SERIAL_RULESETS]
-    if unknown:
-        return ("rulesets: %s %s not a serial-port rule set; allowed: %s (the rule set IDs esxcli uses, "
-                "case-sensitive)." % (", ".join("'%s'" % u for u in unknown), "is" if len(unknown) == 1 else "are",
-                                      ", ".join(SERIAL_RULESETS)))
     return None
 
 

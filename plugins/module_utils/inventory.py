@@ -189,8 +189,6 @@ def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=Non
         return client.ref(vim.VirtualMachine, moid)
     if uuid:
         return _find_by_uuid(client, uuid)
-    if not name:
-        raise VSphereError("Name the VM with name, uuid or moid.", kind="invalid")
     return _select_vm(_read_index(client, "vm"), name, datacenter, folder)
 
 
@@ -203,14 +201,14 @@ def find_vms(client, identities):
     out = []
     for ident in identities:
         try:
-            if ident.get("moid") or ident.get("uuid") or not ident.get("name"):
-                out.append(find_vm(client, name=ident.get("name"), uuid=ident.get("uuid"), moid=ident.get("moid")))
+            if ident.get("moid") or ident.get("uuid"):
+                out.append(find_vm(client, uuid=ident.get("uuid"), moid=ident.get("moid")))
                 continue
             if index is None:
                 index = _read_index(client, "vm")
             out.append(_select_vm(index, ident["name"], ident.get("datacenter"), ident.get("folder")))
         except VSphereError as exc:
-            if exc.kind not in ("not_found", "ambiguous", "invalid"):
+            if exc.kind not in ("not_found", "ambiguous"):
                 raise
             out.append(exc)
     return out
@@ -233,11 +231,9 @@ class HostTarget(object):
         return self.obj._moId
 
 
-def find_hosts(client, names=None, cluster=None, datacenter=None, moids=None):
-    """Hosts selected by name(s), by cluster (optionally in a datacenter), by datacenter alone, or
-    by moid. Connected straight to an ESXi host with no selector, that host. One request."""
-    if moids:
-        return [HostTarget(client.ref(vim.HostSystem, m), None, None, None, None) for m in moids]
+def find_hosts(client, names=None, cluster=None, datacenter=None):
+    """Hosts selected by name(s), by cluster (optionally in a datacenter) or by datacenter alone.
+    Connected straight to an ESXi host with no selector, that host. One request."""
     index = _read_index(client, "host")
     hosts = index.of_kind("HostSystem")
 
@@ -280,6 +276,4 @@ def find_hosts(client, names=None, cluster=None, datacenter=None, moids=None):
                     kind="ambiguous")
             found.append(matches[0])
         hosts = found
-    elif not (cluster or datacenter) and client.is_vcenter:
-        raise VSphereError("Name the hosts: esxi_hostname, cluster_name or datacenter.", kind="invalid")
     return sorted((target(h) for h in hosts), key=lambda t: t.name)

@@ -12,9 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import http.client
-import socket
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
@@ -22,18 +19,24 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
     connection_errors,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
+    CONNECTION_ERRORS,
     HAS_PYVMOMI,
     PYVMOMI_IMPORT_ERROR,
     VSphereClient,
     VSphereError,
+    lost_connection_error,
 )
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import uri_credentials
 
 
 def build_module(argument_spec, **kwargs):
-    """An ``AnsibleModule`` with the connection options added to ``argument_spec``."""
+    """An ``AnsibleModule`` with the connection options added to ``argument_spec``. Credentials
+    inside URI options are masked in everything the module returns, like the password."""
     spec = base_argument_spec()
     spec.update(argument_spec)
-    return AnsibleModule(argument_spec=spec, **kwargs)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    module.no_log_values.update(uri_credentials(module.params))
+    return module
 
 
 def fail_on_errors(module, errors):
@@ -65,17 +68,11 @@ def run(module, logic):
         failure = dict(msg=client.scrub(exc.msg), error_kind=exc.kind)
         failure.update(getattr(exc, "result", None) or {})
         module.fail_json(**failure)
-    except (socket.timeout, OSError, http.client.HTTPException) as exc:
-        # The connection died or stalled after login (vCenter restarted, network cut, proxy timeout):
-        # a clear message instead of a traceback. A request in flight may or may not have been applied.
+    except CONNECTION_ERRORS as exc:
+        # The connection died or stalled after login: a clear message instead of a traceback.
         client.close()
-        timed_out = isinstance(exc, socket.timeout)
-        module.fail_json(msg=client.scrub(
-            "%s %s:%s during the run (%s). A change that was being sent may or may not have been applied: "
-            "run the task again (it changes only what still differs), or check the object in the vSphere Client."
-            % ("No answer within %s seconds (timeout) from" % client.timeout if timed_out
-               else "Lost the connection to", client.hostname, client.port, exc or type(exc).__name__)),
-            error_kind="timeout" if timed_out else "connection")
+        error = lost_connection_error(client, exc)
+        module.fail_json(msg=error.msg, error_kind=error.kind)
     finally:
         client.close()
     module.exit_json(**result)

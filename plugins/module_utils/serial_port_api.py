@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, vmchannels maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Serial ports of a VM: between the pure plan (``serial_ports``) and pyVmomi.
+"""Serial ports of one VM: between the pure plan (``serial_ports``) and pyVmomi.
 
-:func:`read_ports` turns a VM's devices into port dicts, :func:`device_changes` turns a plan into
-``VirtualDeviceSpec`` objects, and :func:`ensure` runs a whole module invocation: one read, one
-plan, at most one ``ReconfigVM_Task`` (retried after a concurrent edit), the firewall warning.
+:func:`read_ports` turns a VM's devices into port dicts, :func:`plan_vm` decides what one VM's run
+does (a :class:`VmPlan`: the changes, the ports that need the VM powered off, the warnings), and
+:func:`device_changes` turns the changes into ``VirtualDeviceSpec`` objects. :func:`firewall_views`
+and :func:`firewall_warnings` say whether the ESXi rule sets the network-backed ports need are
+enabled. ``serial_port_run`` runs these steps for one VM (vm_serial_port) or many
+(vm_serial_port_bulk): one path for both.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,21 +18,12 @@ __metaclass__ = type
 from ansible_collections.vmchannels.vsphere.plugins.module_utils import serial_ports as sp
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import serial_rulesets_state
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
-    power_task,
-    read_vm,
-    reconfigure,
-    vm_identity,
-    vm_label,
-    wait_for_power_state,
-)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import vm_label
 
 try:
     from pyVmomi import vim
 except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
     pass
-
-CONCURRENT_RETRIES = 3
 
 
 # -- devices <-> dicts ---------------------------------------------------------------------------
@@ -87,7 +81,7 @@ def device_to_port(device):
 
 
 def read_ports(props):
-    """``(sio_controller_key, {number: port}, {number: device})`` from a VM read by ``read_vm``.
+    """``(sio_controller_key, {number: port}, {number: device})`` from a VM's properties.
 
     Ports vSphere reports without a unit number or a "Serial port N" label (vcsim 0.24.2 does so
     for ports added without one) are keyed by the negative device key so they can still be
@@ -142,7 +136,7 @@ def device_changes(changes, devices, sio_key):
     return specs
 
 
-# -- a module run --------------------------------------------------------------------------------
+# -- one VM's plan -------------------------------------------------------------------------------
 
 def explain_fault(error, changes, label):
     """Rewrite a reconfiguration :class:`VSphereError` so that it names the port concerned.
@@ -191,37 +185,11 @@ def _hardware_limit(client, props):
     return None
 
 
-def _power_cycle_off(client, props, timeout, warnings):
-    vm = props.obj
-    label = vm_label(props)
-    if props.get("guest.toolsRunningStatus") == "guestToolsRunning":
-        try:
-            vm.ShutdownGuest()
-        except Exception as exc:  # tools answered but refused: fall back to a hard power off
-            warnings.append("Guest shutdown of %s failed (%s); powering it off." % (label, exc))
-        else:
-            wait_for_power_state(client, vm, "poweredOff", timeout, "the guest shutdown of %s" % label)
-            return "guest shutdown"
-    power_task(client, vm, "PowerOffVM_Task", timeout, "powering off %s" % label)
-    return "power off"
-
-
-def _plan(props, params):
-    power_state = props.get("runtime.powerState")
-    sio_key, current, devices = read_ports(props)
-    try:
-        changes = sp.plan(current, params["serial_ports"] or [], params["exclusive"],
-                          powered_on=power_state == "poweredOn")
-    except ValueError as exc:
-        raise VSphereError("%s: %s" % (vm_label(props), exc), kind="invalid")
-    return power_state, sio_key, current, devices, changes
-
-
 def check_changes(client, props, changes, sio_key, allow_power_cycle):
     """Refuse, before any change, what vSphere would refuse: ports on a VM without SIO controller,
-    more ports than the hardware version allows, adding or removing ports while the VM runs
-    (unless ``allow_power_cycle``) or is suspended. Returns the numbers of the ports whose change
-    needs the VM powered off."""
+    more ports than the hardware version allows, a file on a datastore the VM cannot use, adding or
+    removing ports while the VM runs (unless ``allow_power_cycle``) or is suspended. Returns the
+    numbers of the ports whose change needs the VM powered off."""
     label = vm_label(props)
     power_state = props.get("runtime.powerState")
     adds = [c for c in changes if c.op == "add"]
@@ -235,6 +203,12 @@ def check_changes(client, props, changes, sio_key, allow_power_cycle):
                 "%s allows %d serial ports with its hardware version %s; port %d was asked for. Upgrade the "
                 "VM's compatibility or use a lower number." % (label, limit, props.get("config.version"), highest),
                 kind="invalid")
+    datastores = getattr(props, "datastore_names", None)
+    for number, path, datastore in sp.unknown_datastores(changes, datastores):
+        raise VSphereError(
+            "Serial port %d of %s: the file_path '%s' is on the datastore '%s', which the VM's host or cluster "
+            "does not have (its datastores: %s). Give a datastore path on one of them. Nothing was changed."
+            % (number, label, path, datastore, ", ".join(sorted(datastores))), kind="not_found")
     blocked = sp.power_problem(changes, power_state)
     if blocked and power_state != "poweredOff" and not allow_power_cycle:
         raise VSphereError(
@@ -247,83 +221,108 @@ def check_changes(client, props, changes, sio_key, allow_power_cycle):
     return blocked
 
 
-def ensure(client, params, vm, check_mode, want_diff):
-    """Make the VM's serial ports what ``params`` asks for.
+class VmPlan(object):
+    """What one VM's run does, decided from one read of the VM (``props``).
 
-    Returns ``(result, warnings, host)``: the module result, the warnings to show, and the VM's
-    host (for the firewall check).
+    ``changes`` turn ``current`` (``{number: port}``) into ``after``; ``blocked`` are the numbers of
+    the ports whose change needs the VM powered off (it runs); ``warnings`` are what the user should
+    know about inputs that have no effect.
     """
-    warnings = []
-    result = dict(changed=False)
-    timeout = params["timeout"]
-    for attempt in range(1, CONCURRENT_RETRIES + 1):
-        props = read_vm(client, vm, extra_paths=("environmentBrowser",))
-        label = vm_label(props)
-        power_state, sio_key, current, devices, changes = _plan(props, params)
-        blocked = check_changes(client, props, changes, sio_key, params["allow_power_cycle"])
-        after = sp.predicted(current, changes)
-        result.update(vm=vm_identity(props), changes=[
-            dict(op=c.op, number=c.number if c.number > 0 else None) for c in changes])
-        if want_diff:
-            result["diff"] = sp.diff(current, after, power_state == "poweredOn")
-        if not changes:
-            result["serial_ports"] = sp.port_list(current)
-            break
-        result["changed"] = True
-        if check_mode:
-            result["serial_ports"] = sp.port_list(after)
-            if blocked:
-                result["power_cycle"] = "would power cycle"
-            break
-        cycled = None
-        if blocked:
-            cycled = _power_cycle_off(client, props, timeout, warnings)
-            props = read_vm(client, vm)  # the change version moved with the power state
-        try:
-            new_props = reconfigure(client, props, device_changes(changes, devices, sio_key), timeout,
-                                    "reconfiguring the serial ports (%s) of %s"
-                                    % (", ".join("%s %s" % (c.op, c.number) for c in changes), label))
-        except VSphereError as exc:
-            exc = explain_fault(exc, changes, label)
-            if cycled:
-                power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
-            if exc.kind == "concurrent" and attempt < CONCURRENT_RETRIES:
-                warnings.append("%s was changed by someone else during the run; read it again (attempt %d)."
-                                % (label, attempt + 1))
-                continue
-            raise exc
-        except Exception as exc:  # the connection died mid-change: do not leave the VM powered off
-            if not cycled:
-                raise
-            try:
-                power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
-            except Exception:
-                raise VSphereError(
-                    "%s was powered off for the change, then the connection was lost (%s) and it could not be "
-                    "powered back on: power it on. The serial-port change may or may not have been applied; run "
-                    "the task again." % (label, exc), kind="connection")
-            raise
-        if cycled:
-            power_task(client, vm, "PowerOnVM_Task", timeout, "powering %s back on" % label)
-            result["power_cycle"] = cycled
-            new_props = read_vm(client, vm)
-        result["serial_ports"] = sp.port_list(read_ports(new_props)[1])
-        result["vm"] = vm_identity(new_props)
-        break
-    return result, warnings, props.get("runtime.host")
+
+    def __init__(self, props, sio_key, current, devices, changes, blocked, warnings):
+        self.props = props
+        self.sio_key = sio_key
+        self.current = current
+        self.devices = devices
+        self.changes = changes
+        self.blocked = blocked
+        self.warnings = warnings
+        self.after = sp.predicted(current, changes)
+
+    @property
+    def powered_on(self):
+        return self.props.get("runtime.powerState") == "poweredOn"
+
+    def device_changes(self):
+        return device_changes(self.changes, self.devices, self.sio_key)
+
+    def what(self):
+        """The reconfiguration, for messages: ``reconfiguring the serial ports (add 1) of VM 'x' (vm-1)``."""
+        return "reconfiguring the serial ports (%s) of %s" % (
+            ", ".join("%s %s" % (c.op, c.number if c.number > 0 else "?") for c in self.changes), vm_label(self.props))
+
+    def change_list(self):
+        """The ``changes`` result value."""
+        return [dict(op=c.op, number=c.number if c.number > 0 else None) for c in self.changes]
+
+    def diff(self):
+        return sp.diff(self.current, self.after, self.powered_on)
 
 
-def firewall_check(client, host, ports):
-    """Whether the rule sets the network-backed ``ports`` need are enabled on ``host`` (the VM's
-    host): ``{"host": name, "rulesets": {id: enabled}}``, or ``None`` when no port needs one or the
-    host cannot be read (for example without permission on it). One request."""
-    needed = sorted(set(r for r in (sp.needed_ruleset(p.get("backing")) for p in ports) if r))
-    if not needed or host is None:
-        return None
+def plan_vm(client, props, entry, allow_power_cycle):
+    """The :class:`VmPlan` of one VM read as ``props`` for ``entry`` (``serial_ports`` and
+    ``exclusive``, validated). Raises :class:`VSphereError` for what vSphere would refuse (see
+    :func:`check_changes`); asks vSphere only for the hardware limit when a port above 4 is added."""
+    power_state = props.get("runtime.powerState")
+    sio_key, current, devices = read_ports(props)
+    wanted = entry["serial_ports"] or []
     try:
-        state = serial_rulesets_state(client, [host]).get(host._moId)
+        changes = sp.plan(current, wanted, entry.get("exclusive") or False, powered_on=power_state == "poweredOn")
+    except ValueError as exc:
+        raise VSphereError("%s: %s" % (vm_label(props), exc), kind="invalid")
+    blocked = check_changes(client, props, changes, sio_key, allow_power_cycle)
+    warnings = []
+    ignored = sp.ignored_connected(wanted, power_state)
+    if ignored:
+        warnings.append(
+            "%s is %s: connected is ignored for %s, since a port is connected only while the VM runs "
+            "(start_connected says whether it connects when the VM powers on)."
+            % (vm_label(props), power_state, _describe(ignored)))
+    return VmPlan(props, sio_key, current, devices, changes, blocked, warnings)
+
+
+# -- the ESXi firewall the ports need ---------------------------------------------------------------
+
+def firewall_views(client, items):
+    """For each ``(host, ports)`` of ``items`` (a VM's host and its ports, as results show them):
+    ``{"host": name, "rulesets": {id: enabled}}`` for the rule sets its network-backed ports need,
+    or ``None`` when no port needs one or the host cannot be read (for example without permission
+    on it). One request for all the hosts."""
+    needs = [sorted(set(r for r in (sp.needed_ruleset(p.get("backing")) for p in ports or []) if r))
+             for _host, ports in items]
+    hosts = [host for (host, _ports), needed in zip(items, needs) if needed and host is not None]
+    if not hosts:
+        return [None] * len(items)
+    try:
+        state = serial_rulesets_state(client, hosts)
     except VSphereError:
-        return None
-    if not state:
-        return None
-    return {"host": state.get("name"), "rulesets": dict((r, state.get(r)) for r in needed)}
+        return [None] * len(items)
+    views = []
+    for (host, _ports), needed in zip(items, needs):
+        host_state = state.get(host._moId) if needed and host is not None else None
+        views.append({"host": host_state.get("name"), "rulesets": dict((r, host_state.get(r)) for r in needed)}
+                     if host_state else None)
+    return views
+
+
+def firewall_warnings(vms, one_vm):
+    """One warning per host and disabled rule set, from ``vms`` (``(VM name, firewall view)``):
+    naming the VM when the run is about ``one_vm``, counting the VMs otherwise."""
+    disabled = {}
+    for name, view in vms:
+        for ruleset, enabled in sorted(((view or {}).get("rulesets") or {}).items()):
+            if enabled is False:
+                disabled.setdefault((view["host"], ruleset), set()).add(name)
+    warnings = []
+    for (host, ruleset), names in sorted(disabled.items()):
+        names = sorted(names)
+        if one_vm:
+            who, their = "VM '%s'" % names[0], "its"
+        else:
+            who, their = "%d of these VMs (%s)" % (len(names), ", ".join(names[:10]) + (", ..." if len(names) > 10
+                                                                                        else "")), "their"
+        warnings.append(
+            "The ESXi firewall rule set '%s' is disabled on host %s, which runs %s: %s network-backed serial ports "
+            "cannot connect. Enable it with vmchannels.vsphere.esxi_serial_firewall_ruleset (rulesets: [%s], "
+            "state: enabled)." % (ruleset, host, who, their, ruleset))
+    return warnings

@@ -18,6 +18,8 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+
 MAX_PORTS = 32
 BACKING_TYPES = ("network", "pipe", "file", "device", "thinprint")
 BACKING_FIELDS = {
@@ -82,18 +84,21 @@ MAX_HOST_LENGTH = 253  # the longest DNS name
 
 
 def _long_host(uri, host):
-    return "'%s...' has a host name of %d characters; a host name has at most %d" % (uri[:40], len(host), MAX_HOST_LENGTH)
+    return "'%s...' has a host name of %d characters; a host name has at most %d" % (
+        mask_uri(uri)[:40], len(host), MAX_HOST_LENGTH)
 
 
 def validate_service_uri(uri, direction, proxied):
-    """An error message for a ``service_uri`` vSphere would not accept, or ``None``."""
+    """An error message for a ``service_uri`` vSphere would not accept, or ``None``. The URI is
+    quoted with its user info masked (``mask_uri``)."""
+    shown = mask_uri(uri)
     if not uri or uri != uri.strip() or any(c.isspace() for c in uri):
         return "must be a non-empty URI without spaces, for example telnet://:7001 (listen) or tcp://host:7001"
     missing_colon = re.match(r"^([a-z0-9+]+)://([0-9]{1,5})$", uri)
     if missing_colon:
         return ("'%s' has no colon before the port: vSphere reads '%s' as a host name and the port fails with "
                 "unrecoverableError at power on; write %s://:%s (listen) or %s://HOST:%s"
-                % (uri, missing_colon.group(2), missing_colon.group(1), missing_colon.group(2),
+                % (shown, missing_colon.group(2), missing_colon.group(1), missing_colon.group(2),
                    missing_colon.group(1), missing_colon.group(2)))
     match = _SERVICE_URI.match(uri)
     if proxied and not match and "://" not in uri:
@@ -102,29 +107,30 @@ def validate_service_uri(uri, direction, proxied):
         return None
     if not match:
         return ("'%s' is not a URI vSphere accepts: use SCHEME://HOST:PORT (client), SCHEME://:PORT (server) or "
-                "HOST:PORT, with SCHEME one of %s" % (uri, ", ".join(SERVICE_URI_SCHEMES)))
+                "HOST:PORT, with SCHEME one of %s" % (shown, ", ".join(SERVICE_URI_SCHEMES)))
     scheme = match.group("scheme")
     if scheme is not None and scheme not in SERVICE_URI_SCHEMES:
-        return "'%s' uses the scheme '%s'; vSphere accepts %s" % (uri, scheme, ", ".join(SERVICE_URI_SCHEMES))
+        return "'%s' uses the scheme '%s'; vSphere accepts %s" % (shown, scheme, ", ".join(SERVICE_URI_SCHEMES))
     if not _valid_port(match.group("port")):
-        return "'%s' has port %s; a port is 1-65535" % (uri, match.group("port"))
+        return "'%s' has port %s; a port is 1-65535" % (shown, match.group("port"))
     if len(match.group("host")) > MAX_HOST_LENGTH:
         return _long_host(uri, match.group("host"))
     if direction == "client" and not match.group("host") and not proxied:
         return ("'%s' has no host, but direction is client: a client connects to HOST:PORT "
-                "(an empty host means listen, which needs direction: server)" % uri)
+                "(an empty host means listen, which needs direction: server)" % shown)
     return None
 
 
 def validate_proxy_uri(uri):
+    shown = mask_uri(uri)
     if "@" in uri:
-        return "'%s' carries a user name or password; a vSPC URI takes none (telnet://HOST:PORT)" % uri
+        return "'%s' carries a user name or password; a vSPC URI takes none (telnet://HOST:PORT)" % shown
     match = _PROXY_URI.match(uri)
     if not match:
         return ("'%s' is not a vSPC URI: use telnet://HOST:PORT or telnets://HOST:PORT "
-                "(other schemes are not accepted for a Virtual Serial Port Concentrator)" % uri)
+                "(other schemes are not accepted for a Virtual Serial Port Concentrator)" % shown)
     if not _valid_port(match.group("port")):
-        return "'%s' has port %s; a port is 1-65535" % (uri, match.group("port"))
+        return "'%s' has port %s; a port is 1-65535" % (shown, match.group("port"))
     if len(match.group("host")) > MAX_HOST_LENGTH:
         return _long_host(uri, match.group("host"))
     return None
@@ -310,11 +316,20 @@ def predicted(current, changes):
     return out
 
 
+def masked_backing(backing):
+    """A backing as results and diffs show it: the user info of its URIs masked."""
+    if not backing or not any(backing.get(k) for k in ("service_uri", "proxy_uri")):
+        return backing
+    return dict((k, mask_uri(v) if k in ("service_uri", "proxy_uri") else v) for k, v in backing.items())
+
+
 def public_port(port):
     """A port as modules return it."""
     keys = ("number", "label", "key", "backing", "yield_on_poll", "start_connected", "allow_guest_control",
             "connected", "status")
-    return dict((k, port.get(k)) for k in keys)
+    out = dict((k, port.get(k)) for k in keys)
+    out["backing"] = masked_backing(out["backing"])
+    return out
 
 
 def _port_order(item):
@@ -330,9 +345,41 @@ def port_list(ports):
 def diff(before, after, powered_on):
     """``{before, after}`` of the managed fields of every port, keyed ``port N``."""
     def view(ports):
-        return dict(("port %s" % n, comparable(p, powered_on)) for n, p in ports.items())
+        return dict(("port %s" % n, dict(comparable(p, powered_on), backing=masked_backing(p.get("backing"))))
+                    for n, p in ports.items())
 
     return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after)}}
+
+
+def datastore_of(path):
+    """The datastore name of a datastore path ``[datastore1] web01/serial.log``, or ``None``."""
+    match = _DATASTORE_PATH.match(path or "")
+    return match.group("datastore") if match else None
+
+
+def unknown_datastores(changes, datastore_names):
+    """``(number, file_path, datastore)`` of every file backing ``changes`` would send whose datastore
+    is not one of ``datastore_names`` (the datastores the VM can use). ``datastore_names`` ``None``
+    (not known) finds nothing."""
+    if not datastore_names:
+        return []
+    out = []
+    for change in changes:
+        backing = (change.after or {}).get("backing") or {}
+        if change.op in ("add", "edit") and backing.get("type") == "file":
+            datastore = datastore_of(backing.get("file_path"))
+            if datastore is not None and datastore not in datastore_names:
+                out.append((change.number, backing["file_path"], datastore))
+    return out
+
+
+def ignored_connected(wanted, power_state):
+    """Numbers of the ``wanted`` ports that set ``connected`` although the VM is not running (where
+    vSphere ignores it: a port is connected only while the VM runs)."""
+    if power_state == "poweredOn":
+        return []
+    return sorted(p["number"] for p in wanted or [] if p.get("connected") is not None
+                  and p.get("state", "present") == "present")
 
 
 def power_problem(changes, power_state):

@@ -26,13 +26,12 @@ _DONE = ("success", "error")
 
 
 class TaskOutcome(object):
-    """What :func:`wait_for_tasks` saw: per task moid its state, error and result; per watched
-    object moid its latest property values; and whether those were read after all tasks ended."""
+    """What :func:`wait_for_tasks` saw: per task moid its state and error; per watched object moid
+    its latest property values; and whether those were read after all tasks ended."""
 
     def __init__(self):
         self.state = {}
         self.error = {}
-        self.result = {}
         self.watched = {}
         self.watched_after_completion = False
 
@@ -46,12 +45,9 @@ def _apply(outcome, obj_update):
                 outcome.state[moid] = change.val
             elif change.name == "info.error":
                 outcome.error[moid] = change.val
-            elif change.name == "info.result":
-                outcome.result[moid] = change.val
             elif change.name == "info" and change.val is not None:
                 outcome.state[moid] = change.val.state
                 outcome.error[moid] = change.val.error
-                outcome.result[moid] = change.val.result
         else:
             values = outcome.watched.setdefault(moid, {})
             if change.op == "remove":
@@ -118,7 +114,7 @@ def wait_for_tasks(client, tasks, timeout, watch=None, destroy_filter=False, wha
     watch = list(watch or [])
     object_set = [pc_types.ObjectSpec(obj=t, skip=False) for t in tasks]
     object_set += [pc_types.ObjectSpec(obj=o, skip=False) for o, dummy in watch]
-    prop_set = [pc_types.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error", "info.result"])]
+    prop_set = [pc_types.PropertySpec(type=vim.Task, pathSet=["info.state", "info.error"])]
     by_type = {}
     for obj, paths in watch:
         by_type.setdefault(type(obj), set()).update(paths)

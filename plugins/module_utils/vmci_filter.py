@@ -22,7 +22,7 @@ __metaclass__ = type
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
-    read_vm as _read_vm_props,
+    read_vm_properties,
     reconfigure,
     vm_identity,
     vm_label,
@@ -44,6 +44,12 @@ PROTOCOLS = ("hypervisor", "doorbell", "queuepair", "datagram", "stream", "anyPr
 DIRECTIONS = ("guest", "host", "anyDirection")
 PORT_MIN = 0
 PORT_MAX = 65535
+# A rank only orders the rules (ascending). The API types it xsd:long and documents no range of its
+# own; ranks are kept to 0..2^32-1, the range VirtualVMCIDeviceOption.filterSpecOption gives the port
+# boundaries of the same FilterSpec, so that a negative or oversized rank (a typo) is refused here
+# instead of being stored as an order nobody meant.
+RANK_MIN = 0
+RANK_MAX = 2 ** 32 - 1
 
 
 # -- pure logic --------------------------------------------------------------------------------
@@ -132,7 +138,10 @@ def validate(params):
             parse_ports(rule.get("ports"))
         except ValueError as exc:
             errors.append("rule #%d: ports %s" % (number, exc))
-        (ranked if rule.get("rank") is not None else unranked).append(number)
+        rank = rule.get("rank")
+        if rank is not None and not RANK_MIN <= rank <= RANK_MAX:
+            errors.append("rule #%d: rank %d is outside the ranks allowed (%d-%d)" % (number, rank, RANK_MIN, RANK_MAX))
+        (ranked if rank is not None else unranked).append(number)
     if ranked and unranked:
         errors.append("rank is set on rule%s %s but not on %s: give rank on every rule, or on none (the "
                       "ranks then follow the list order)" % (
@@ -240,11 +249,12 @@ def vmci_device_of(props):
     return device
 
 
-def read_vm(client, params):
-    """Find the VM and read everything the run needs in one request. Returns (vm, props)."""
+def find_and_read_vm(client, params):
+    """Find the VM the options name and read its properties (identity, devices, power state,
+    changeVersion) in one request. Returns (vm, props)."""
     vm = find_vm(client, name=params.get("name"), uuid=params.get("uuid"), moid=params.get("moid"),
                  datacenter=params.get("datacenter"), folder=params.get("folder"))
-    return vm, _read_vm_props(client, vm)
+    return vm, read_vm_properties(client, vm)
 
 
 def _filter_specs(rules):
@@ -292,7 +302,7 @@ def current_state(device):
 
 def ensure(client, params, check_mode=False, want_diff=False):
     """The whole run of vm_vmci_filter; returns the module result."""
-    vm, props = read_vm(client, params)
+    vm, props = find_and_read_vm(client, params)
     device = vmci_device_of(props)
     before_enabled, before_rules = current_state(device)
     decision = plan(before_enabled, before_rules, state=params.get("state") or "present",
@@ -313,7 +323,7 @@ def ensure(client, params, check_mode=False, want_diff=False):
 
 def info(client, params):
     """The whole run of vm_vmci_filter_info."""
-    vm, props = read_vm(client, params)
+    vm, props = find_and_read_vm(client, params)
     enabled, rules = current_state(vmci_device_of(props))
     result = dict(changed=False, vm=vm_identity(props))
     result.update(state_view(enabled, rules))

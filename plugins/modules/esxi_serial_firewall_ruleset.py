@@ -193,6 +193,7 @@ diff:
 """
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import (
+    TARGET_MODULE_KWARGS,
     ensure_rulesets,
     ruleset_argument_spec,
     target_argument_spec,
@@ -208,7 +209,7 @@ def _logic(module, client):
 def main():
     spec = ruleset_argument_spec()
     spec.update(target_argument_spec())
-    module = build_module(spec, supports_check_mode=True)
+    module = build_module(spec, supports_check_mode=True, **TARGET_MODULE_KWARGS)
     error = validate_params(module.params)
     if error:
         module.fail_json(msg=error, error_kind="invalid")

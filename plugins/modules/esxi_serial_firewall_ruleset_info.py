@@ -146,6 +146,7 @@ skipped_hosts:
 """
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import (
+    TARGET_MODULE_KWARGS,
     audit_rulesets,
     target_argument_spec,
     validate_params,
@@ -158,7 +159,7 @@ def _logic(module, client):
 
 
 def main():
-    module = build_module(target_argument_spec(), supports_check_mode=True)
+    module = build_module(target_argument_spec(), supports_check_mode=True, **TARGET_MODULE_KWARGS)
     error = validate_params(module.params, with_rulesets=False)
     if error:
         module.fail_json(msg=error, error_kind="invalid")

@@ -69,6 +69,8 @@ options:
                 Certificate options may follow V(#), for example V(telnets://h:7001#thumbprint=...).
               - V(tcp://5000), without the colon before the port, is refused because vSphere would read 5000
                 as a host name and the port would fail at power on.
+              - A user name and password in the URI (V(tcp://user:password@host:7001)) are never shown
+                - messages, results and diffs show V(********) in their place.
               - With O(serial_ports[].backing.proxy_uri), the URI names the port to the
                 concentrator, and any token without spaces (for example V(vSPC.py)) is accepted.
             type: str
@@ -103,6 +105,8 @@ options:
           file_path:
             description:
               - File backing. A datastore path, V([datastore1] web01/serial.log).
+              - The datastore must be one of the datastores of the VM's host or cluster (read with the
+                VM, in the same request); another is refused before anything is changed.
             type: str
           device_name:
             description:
@@ -128,8 +132,9 @@ options:
         type: bool
       connected:
         description:
-          - Whether the port is connected now. Only meaningful while the VM runs; ignored (and
-            not compared) while it is powered off.
+          - Whether the port is connected now. Only meaningful while the VM runs; while it is
+            powered off, vSphere ignores it, so it is not compared and the module warns that it was
+            ignored (O(serial_ports[].start_connected) decides whether the port connects at power on).
         type: bool
   exclusive:
     description:
@@ -140,6 +145,10 @@ options:
     description:
       - When ports must be added or removed and the VM is powered on, shut the guest down (through
         VMware Tools when they run, otherwise power off), apply the change and power the VM back on.
+      - A guest that refuses to shut down, or has not shut down within O(timeout), is powered off.
+      - Whatever fails after the VM went down (a refused change, a task still running after
+        O(timeout), a lost connection), the module powers the VM back on; when it cannot, the message
+        says which state the VM is in and why.
       - Without it such a run fails before changing anything, naming the VM, the ports and the
         power state.
     type: bool
@@ -236,7 +245,12 @@ changes:
   elements: dict
   sample: [{"op": "add", "number": 1}, {"op": "edit", "number": 2}]
 power_cycle:
-  description: How the VM was powered off for the change (C(guest shutdown) or C(power off)).
+  description:
+    - How the VM was powered off for the change, before it was powered back on.
+    - C(guest shutdown) - through VMware Tools.
+    - C(power off) - VMware Tools do not run, or the guest refused to shut down.
+    - C(power off after guest shutdown timeout) - the guest had not shut down within O(timeout).
+    - C(would power cycle) - in check mode, the VM would be power cycled.
   returned: when the VM was power cycled (or would be, in check mode)
   type: str
   sample: guest shutdown
@@ -246,6 +260,16 @@ firewall:
   returned: when network-backed ports are configured and the host could be read
   type: dict
   sample: {"host": "esx01.example.com", "rulesets": {"vSPC": true}}
+diff:
+  description:
+    - The managed fields of every port before and after the run (in check mode, as they would be),
+      keyed C(port N); C(connected) only while the VM runs.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {serial_ports: {}}
+    after: {serial_ports: {"port 1": {backing: {type: thinprint}, yield_on_poll: true, start_connected: true,
+                                      allow_guest_control: false}}}
 """
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
@@ -253,9 +277,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import ensure, firewall_check
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import RunOptions, ensure_serial_ports
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
@@ -271,20 +294,17 @@ def argument_spec():
 
 def _logic(module, client):
     params = module.params
-    vm = find_vm(client, name=params["name"], uuid=params["uuid"], moid=params["moid"],
-                 datacenter=params["datacenter"], folder=params["folder"])
-    result, warnings, host = ensure(client, params, vm, module.check_mode, module._diff)
+    entry = dict((k, params[k]) for k in ("name", "uuid", "moid", "datacenter", "folder", "serial_ports", "exclusive"))
+    options = RunOptions(params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode)
+    runs, warnings = ensure_serial_ports(client, [entry], options)
     for warning in warnings:
         module.warn(warning)
-    firewall = firewall_check(client, host, result["serial_ports"])
-    if firewall:
-        result["firewall"] = firewall
-        for ruleset, enabled in sorted(firewall["rulesets"].items()):
-            if enabled is False:
-                module.warn(
-                    "The ESXi firewall rule set '%s' is disabled on host %s, which runs VM '%s': its network-backed "
-                    "serial ports cannot connect. Enable it with vmchannels.vsphere.esxi_serial_firewall_ruleset "
-                    "(rulesets: [%s], state: enabled)." % (ruleset, firewall["host"], result["vm"]["name"], ruleset))
+    vm_run = runs[0]
+    if vm_run.error is not None:
+        raise vm_run.error
+    result = vm_run.result()
+    if module._diff:
+        result["diff"] = vm_run.plan.diff()
     return result
 
 

@@ -18,11 +18,10 @@ description:
   - Each entry of O(vms) names a VM and says what its serial ports should be, in exactly the format
     of M(vmchannels.vsphere.vm_serial_port); the same rules apply per VM (ports identified by number,
     unset options kept, one C(ReconfigVM_Task) per VM carrying its C(changeVersion)).
-  - A VM that cannot be changed (not found, powered on while ports must be added or removed,
-    refused by vSphere) is reported in RV(vms) and the others are changed all the same; the task
-    then fails, naming each failed VM. There is no power cycling in bulk; use
-    M(vmchannels.vsphere.vm_serial_port) with O(vmchannels.vsphere.vm_serial_port#module:allow_power_cycle)
-    for those VMs.
+  - A VM that cannot be changed (not found, powered on while ports must be added or removed
+    without O(allow_power_cycle), refused by vSphere) is reported in RV(vms) and the others are
+    changed all the same; the task then fails, naming each failed VM.
+  - Both modules run one code path - M(vmchannels.vsphere.vm_serial_port) is this module for one VM.
   - VMs whose change was refused because someone else edited them meanwhile are read again and
     retried (three attempts).
 extends_documentation_fragment:
@@ -72,8 +71,25 @@ options:
         run of hundreds of VMs from flooding the task list.
     type: int
     default: 20
+  allow_power_cycle:
+    description:
+      - As O(vmchannels.vsphere.vm_serial_port#module:allow_power_cycle), for every VM of the run
+        - when ports must be added to or removed from a running VM, shut it down (or power it off),
+        apply the change and power it back on; whatever fails after it went down, it is powered back
+        on, or its message says which state it is in and why.
+      - The VMs that need it are power cycled in batches of at most O(max_powered_off), after the
+        VMs that can be changed while they run.
+    type: bool
+    default: false
+  max_powered_off:
+    description:
+      - With O(allow_power_cycle), how many VMs are down at once at most. Each batch is shut down,
+        changed and powered back on before the next one goes down.
+    type: int
+    default: 2
 notes:
-  - Privileges as for M(vmchannels.vsphere.vm_serial_port), on every VM.
+  - Privileges as for M(vmchannels.vsphere.vm_serial_port), on every VM (the power privileges with
+    O(allow_power_cycle)).
 seealso:
   - module: vmchannels.vsphere.vm_serial_port
   - module: vmchannels.vsphere.esxi_serial_firewall_ruleset
@@ -108,6 +124,20 @@ EXAMPLES = r"""
           - number: 1
             backing: {type: network, service_uri: "telnet://:7001"}
   delegate_to: localhost
+
+- name: A log file on every VM, power cycling the running ones, three at a time
+  vmchannels.vsphere.vm_serial_port_bulk:
+    vms: "{{ ansible_play_hosts | map('extract', hostvars, 'log_entry') | list }}"
+    allow_power_cycle: true
+    max_powered_off: 3
+  vars:
+    log_entry:
+      name: "{{ inventory_hostname }}"
+      serial_ports:
+        - number: 2
+          backing: {type: file, file_path: "[datastore1] {{ inventory_hostname }}/serial2.log"}
+  run_once: true
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -118,6 +148,11 @@ vms:
       a VM that could not be changed.
     - C(firewall), for a VM with network-backed ports, names the ESXi host that runs it and says
       whether each rule set its ports need is enabled there.
+    - C(power_cycle), for a VM that was power cycled (or would be, in check mode), says how, with the
+      values of RV(vmchannels.vsphere.vm_serial_port#module:power_cycle) - C(guest shutdown),
+      C(power off), C(power off after guest shutdown timeout), C(would power cycle).
+    - C(changed) is true for a VM whose ports were changed, even if it failed afterwards (for
+      example when it could not be powered back on).
   returned: always
   type: list
   elements: dict
@@ -148,6 +183,16 @@ failed_vms:
   returned: always
   type: int
   sample: 0
+diff:
+  description:
+    - Per VM that changes (or would, in check mode), keyed C(name (moid)), the managed fields of its
+      ports before and after, as M(vmchannels.vsphere.vm_serial_port) shows them.
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {vms: {"web01 (vm-42)": {}}}
+    after: {vms: {"web01 (vm-42)": {"port 1": {backing: {type: thinprint}, yield_on_poll: true,
+                                               start_connected: true, allow_guest_control: false}}}}
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -158,7 +203,11 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_bulk import ensure_many
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import (
+    RunOptions,
+    bulk_diff,
+    ensure_serial_ports,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
@@ -172,6 +221,8 @@ def argument_spec():
         vms=dict(type="list", elements="dict", required=True, options=vm,
                  required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
         parallel=dict(type="int", default=20),
+        allow_power_cycle=dict(type="bool", default=False),
+        max_powered_off=dict(type="int", default=2),
     )
 
 
@@ -179,8 +230,9 @@ def validate(params):
     """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
     spec of vm_serial_port), before any request."""
     errors = []
-    if params["parallel"] < 1:
-        errors.append("parallel must be at least 1, got %d" % params["parallel"])
+    for option in ("parallel", "max_powered_off"):
+        if params[option] < 1:
+            errors.append("%s must be at least 1, got %d" % (option, params[option]))
     if not params["vms"]:
         errors.append("vms is empty: list at least one VM")
     validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
@@ -203,15 +255,21 @@ def validate(params):
 
 def _logic(module, client):
     params = module.params
-    result, warnings = ensure_many(client, params["vms"], params["timeout"], params["parallel"],
-                                   module.check_mode, module._diff)
+    options = RunOptions(params["timeout"], parallel=params["parallel"], allow_power_cycle=params["allow_power_cycle"],
+                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode)
+    runs, warnings = ensure_serial_ports(client, params["vms"], options)
     for warning in warnings:
         module.warn(warning)
+    results = [vm_run.result() for vm_run in runs]
+    result = dict(changed=any(r["changed"] for r in results), vms=results,
+                  failed_vms=sum(1 for r in results if r.get("failed")))
+    if module._diff:
+        result["diff"] = bulk_diff(runs)
     if result["failed_vms"]:
         failures = ["%s: %s" % (r["vm"].get("name") or r["vm"].get("moid") or r["vm"].get("uuid"), r["msg"])
-                    for r in result["vms"] if r.get("failed")]
+                    for r in results if r.get("failed")]
         error = VSphereError("%d of %d VMs could not be changed (the others were): %s"
-                             % (len(failures), len(result["vms"]), " | ".join(failures)), kind="partial")
+                             % (len(failures), len(results), " | ".join(failures)), kind="partial")
         error.result = result
         raise error
     return result

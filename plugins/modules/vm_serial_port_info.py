@@ -78,18 +78,18 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import firewall_check, read_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import firewall_views, read_ports
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_list
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm, vm_identity
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm_properties, vm_identity
 
 
 def _logic(module, client):
     params = module.params
     vm = find_vm(client, name=params["name"], uuid=params["uuid"], moid=params["moid"],
                  datacenter=params["datacenter"], folder=params["folder"])
-    props = read_vm(client, vm)
+    props = read_vm_properties(client, vm)
     result = dict(changed=False, vm=vm_identity(props), serial_ports=port_list(read_ports(props)[1]))
-    firewall = firewall_check(client, props.get("runtime.host"), result["serial_ports"])
+    firewall = firewall_views(client, [(props.get("runtime.host"), result["serial_ports"])])[0]
     if firewall:
         result["firewall"] = firewall
     return result

@@ -85,8 +85,8 @@ options:
       rank:
         description:
           - The rank of the rule; vSphere applies rules in ascending rank.
-          - Set it on every rule or on none. When set, ranks must be unique, and they are compared
-            with the current ranks too.
+          - Set it on every rule or on none. When set, ranks must be unique, between 0 and
+            4294967295, and they are compared with the current ranks too.
           - When not set, ranks follow the list order (1, 2, ...).
         type: int
   state:

@@ -287,9 +287,10 @@ def test_bad_arguments_fail_before_any_request(playbook, vcsim):
     assert "rulesets" in messages["unknown ruleset"] and "vspc" in messages["unknown ruleset"]
     assert "remoteSerialPort, vSPC" in messages["unknown ruleset"]
     assert "rulesets is empty" in messages["empty rulesets"]
-    assert "No ESXi host selected" in messages["no target"]
-    assert "esxi_hostname" in messages["conflicting targets"] and "cluster_name" in messages["conflicting targets"]
-    assert "No ESXi host selected" in messages["info no target"]
+    # required_one_of and mutually_exclusive of the argument spec (firewall.TARGET_MODULE_KWARGS)
+    assert "one of the following is required: esxi_hostname, cluster_name, datacenter" in messages["no target"]
+    assert "mutually exclusive: esxi_hostname|cluster_name" in messages["conflicting targets"]
+    assert "one of the following is required: esxi_hostname, cluster_name, datacenter" in messages["info no target"]
     assert sum(vcsim.soap_calls().values()) == 0, vcsim.soap_calls()
 
 

@@ -9,7 +9,7 @@ from pyVmomi import vim
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient, VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_hosts, find_vm
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm_properties
 from vsphere_helpers import find_vm as pyvmomi_find_vm
 
 INFO = "vmchannels.vsphere.vm_serial_port_info"
@@ -30,7 +30,7 @@ def test_client_looks_up_by_name_uuid_and_moid(vcsim, si):
         by_instance = find_vm(client, uuid=expected.config.instanceUuid)
         by_moid = find_vm(client, moid=expected._moId)
         assert {by_name._moId, by_uuid._moId, by_instance._moId, by_moid._moId} == {expected._moId}
-        props = read_vm(client, by_moid)
+        props = read_vm_properties(client, by_moid)
         assert props["name"] == "DC0_H0_VM1"
         assert props["config.uuid"] == expected.config.uuid
 
@@ -52,7 +52,7 @@ def test_lookup_costs(vcsim):
 
 def pyvmomi_uuid(client):
     vm = find_vm(client, name="DC0_H0_VM0")
-    return read_vm(client, vm)["config.uuid"]
+    return read_vm_properties(client, vm)["config.uuid"]
 
 
 def test_unknown_and_ambiguous_names(vcsim, si):
@@ -67,7 +67,7 @@ def test_unknown_and_ambiguous_names(vcsim, si):
             find_vm(client, uuid="00000000-0000-0000-0000-000000000000")
         assert err.value.kind == "not_found"
         with pytest.raises(VSphereError) as err:
-            read_vm(client, find_vm(client, moid="vm-999999"))
+            read_vm_properties(client, find_vm(client, moid="vm-999999"))
         assert "No virtual machine with moid vm-999999" in str(err.value)
 
     # a second VM with the same name in another folder makes the name ambiguous

@@ -105,6 +105,53 @@ def test_simulator_stopped_before_the_run(fresh_vcsim, tmp_path):
         assert "VMWARE_HOST" in result["msg"] and result["error_kind"] == "connection"
 
 
+def test_unreachable_or_refusing_http_proxy_is_named(sim, tmp_path):
+    """With proxy_host, a proxy that does not answer, or answers the CONNECT with 403, is named: the
+    message is about the proxy, not about VMWARE_HOST and VMWARE_PORT (which are fine)."""
+    import socket
+    import threading
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()  # nothing listens there
+    refusing = socket.socket()
+    refusing.bind(("127.0.0.1", 0))
+    refusing.listen(8)
+    refusing_port = refusing.getsockname()[1]
+
+    def answer_403():
+        while True:
+            try:
+                conn, dummy = refusing.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    threading.Thread(target=answer_403, daemon=True).start()
+    sim.reset_trace()
+    try:
+        run = run_playbook(tmp_path, [
+            {"name": "closed", SPI: {"name": "DC0_H0_VM0", "proxy_host": "127.0.0.1", "proxy_port": closed_port},
+             "ignore_errors": True},
+            {"name": "403", FWI: {"datacenter": "DC0", "proxy_host": "127.0.0.1", "proxy_port": refusing_port},
+             "ignore_errors": True},
+        ], sim=sim)
+    finally:
+        refusing.close()
+    no_traceback(run)
+    closed_msg = failed(run, "closed")["msg"]
+    assert "Cannot reach the HTTP proxy 127.0.0.1:%d" % closed_port in closed_msg, closed_msg
+    assert "VMWARE_PROXY_HOST" in closed_msg and "VMWARE_HOST" not in closed_msg.replace("VMWARE_PROXY_HOST", "")
+    refused = failed(run, "403")
+    assert "The HTTP proxy 127.0.0.1:%d refused to connect to 127.0.0.1:%d" % (refusing_port, sim.port) \
+        in refused["msg"], refused["msg"]
+    assert "403 Forbidden" in refused["msg"] and refused["error_kind"] == "connection"
+    assert not sim.soap_calls()  # no request reached vSphere
+
+
 def test_connection_lost_at_the_change(sim, pki, tmp_path):
     """The connection dies when the change is sent: before it reaches vSphere (nothing changed, the
     VM powered off for it is powered back on, the firewall of the hosts not reached is untouched),

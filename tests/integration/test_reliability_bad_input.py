@@ -55,6 +55,9 @@ CASES = [
     ("hostname empty", VFI, dict(VM, hostname=""), ["hostname", "empty"]),
     ("hostname is a URL", SPI, dict(VM, hostname="https://vc.example.com/sdk"), ["hostname", "vc.example.com"]),
     ("proxy_port out of range", VFI, dict(VM, proxy_host="proxy", proxy_port=123456), ["proxy_port", "65535"]),
+    ("proxy_host a URL", SPI, dict(VM, proxy_host="http://proxy.example.com:3128"),
+     ["proxy_host", "'proxy.example.com'", "proxy_port"]),
+    ("password empty", FWI, dict(datacenter="DC0", password=""), ["password is empty", "VMWARE_PASSWORD"]),
     ("unknown option", SPI, dict(VM, serial_port=1), ["serial_port", "Supported parameters include"]),
     # -- VM identity --
     ("no VM identity", SPI, {}, ["one of the following is required: name, uuid, moid"]),
@@ -122,7 +125,7 @@ CASES = [
      ["state", "enabled, disabled"]),
     ("no host selected", FW, dict(rulesets=["vSPC"]), ["esxi_hostname", "cluster_name", "datacenter"]),
     ("host and cluster", FW, dict(rulesets=["vSPC"], esxi_hostname=["DC0_C0_H0"], cluster_name="DC0_C0"),
-     ["esxi_hostname", "cluster_name", "only one"]),
+     ["mutually exclusive", "esxi_hostname", "cluster_name"]),
     ("cluster_name empty", FWI, dict(cluster_name=""), ["cluster_name is empty"]),
     ("info takes no rulesets", FWI, dict(datacenter="DC0", rulesets=["vSPC"]), ["rulesets", "Supported parameters"]),
     # -- vm_vmci_filter(_info) --
@@ -134,6 +137,8 @@ CASES = [
     ("ports a boolean", VF, dict(VM, rules=[rule(ports=True)]), ["ports", "2000-2010"]),
     ("duplicate ranks", VF, dict(VM, rules=[rule(rank=1), rule(rank=1, action="allow")]),
      ["same rank 1", "unique"]),
+    ("rank negative", VF, dict(VM, rules=[rule(rank=-3)]), ["rank -3", "0-4294967295"]),
+    ("rank above 2^32-1", VF, dict(VM, rules=[rule(rank=2 ** 32)]), ["rank 4294967296", "0-4294967295"]),
     ("rank on some rules only", VF, dict(VM, rules=[rule(rank=1), rule(action="allow")]),
      ["rank is set on rule #1 but not on #2"]),
     ("filter_enabled not a boolean", VF, dict(VM, filter_enabled="yes please"), ["filter_enabled", "bool"]),
@@ -181,6 +186,35 @@ def test_every_bad_input_fails_before_any_request(tmp_path, sim):
         if "MODULE FAILURE" in msg or "Module failed" in msg or "Traceback" in str(result.get("exception", "")):
             failures.append("%s: crashed: %r" % (case, msg))
     assert not failures, "\n".join(failures)
+
+
+def test_missing_connection_options_name_the_variable(tmp_path, sim):
+    """Without the option and its VMWARE_* variable (none is set for this run), the message names both,
+    as vmware.vmware does, instead of Ansible's bare "missing required arguments"."""
+    tasks = [
+        {"name": "nothing", SPI: dict(VM), "ignore_errors": True},
+        {"name": "no password", BULK: {"hostname": sim.host, "username": sim.username, "vms": [
+            dict(VM, serial_ports=THINPRINT)]}, "ignore_errors": True},
+        {"name": "no user", FW: {"hostname": sim.host, "password": sim.password, "datacenter": "DC0",
+                                 "rulesets": ["vSPC"]}, "ignore_errors": True},
+    ]
+    sim.reset_trace()
+    run = run_playbook(tmp_path, tasks, sim=None, name="missing")  # sim=None: no VMWARE_* variable
+    assert not sim.soap_calls()
+    assert "Traceback" not in run.stdout + run.stderr
+    expected = {
+        "nothing": ["hostname is missing: set the hostname option or the VMWARE_HOST environment variable",
+                    "username is missing: set the username option or the VMWARE_USER environment variable",
+                    "password is missing: set the password option or the VMWARE_PASSWORD environment variable"],
+        "no password": ["password is missing", "VMWARE_PASSWORD"],
+        "no user": ["username is missing", "VMWARE_USER"],
+    }
+    for name, fragments in expected.items():
+        entry = run.task(name)
+        assert entry["status"] == "failed", entry
+        msg = entry["result"]["msg"]
+        assert all(f in msg for f in fragments) and "missing required arguments" not in msg, (name, msg)
+    assert "hostname" not in run.result("no password")["msg"]
 
 
 def test_legal_but_unknown_names(tmp_path, sim):

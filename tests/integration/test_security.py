@@ -31,7 +31,7 @@ from reliability_support import (
     make_pki,
     other_sessions,
 )
-from vsphere_helpers import power
+from vsphere_helpers import power, serial_ports
 
 # The autouse fixture, named here so that it is visibly used: scans this file's simulator traces.
 pytestmark = pytest.mark.usefixtures(firewall_guard.__name__)
@@ -225,9 +225,103 @@ def test_no_code_path_calls_update_ruleset():
 
 
 @pytest.mark.parametrize("module", ["test_reliability", "test_concurrency", "test_security",
-                                    "test_reliability_bad_input"])
+                                    "test_reliability_bad_input", "test_reliability_power"])
 def test_every_trace_is_scanned(module):
     """The guard that scans the simulator traces after each test is in place in every test file of
     this suite (reliability_support.firewall_guard)."""
     source = open(os.path.join(ROOT, "tests", "integration", module + ".py")).read()
     assert "firewall_guard" in source
+
+
+def test_bad_ca_bundle_is_named_before_connecting(fresh_vcsim, tmp_path):
+    """A REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) that does not exist, is a directory or holds no PEM
+    certificate is named, with its problem, before any request: not "Lost the connection ... may or
+    may not have been applied"."""
+    sim = fresh_vcsim(vm=1)
+    env = dict(sim.env())
+    del env["VMWARE_VALIDATE_CERTS"]  # the default: true
+    not_pem = tmp_path / "not-a-bundle.pem"
+    not_pem.write_text("this is not a certificate\n")
+    bundles = {"missing": (str(tmp_path / "no-such-ca.pem"), "which does not exist"),
+               "directory": (str(tmp_path), "which is a directory"),
+               "not pem": (str(not_pem), "which holds no PEM certificate")}
+    tasks = [{"name": name, SPI: {"name": "DC0_H0_VM0"}, "ignore_errors": True,
+              "environment": {"REQUESTS_CA_BUNDLE": path}} for name, (path, dummy) in bundles.items()]
+    tasks.append({"name": "ssl cert file", SPI: {"name": "DC0_H0_VM0"}, "ignore_errors": True,
+                  "environment": {"REQUESTS_CA_BUNDLE": "", "SSL_CERT_FILE": bundles["missing"][0]}})
+    sim.reset_trace()
+    run = run_playbook(tmp_path, tasks, env=env)
+    assert "Traceback" not in run.stdout + run.stderr
+    for name, (path, problem) in list(bundles.items()) + [("ssl cert file", (bundles["missing"][0],
+                                                                             "which does not exist"))]:
+        entry = run.task(name)
+        assert entry["status"] == "failed", entry
+        msg = entry["result"]["msg"]
+        variable = "SSL_CERT_FILE" if name == "ssl cert file" else "REQUESTS_CA_BUNDLE"
+        assert "%s is set to %s, %s" % (variable, path, problem) in msg, (name, msg)
+        assert "Lost the connection" not in msg and "may or may not" not in msg, msg
+        assert entry["result"]["error_kind"] == "tls"
+    assert not sim.soap_calls()
+
+
+URI_SECRETS = ("Pr0xy-Uri-S3cret", "Svc-Uri-S3cret", "T0ken-Uri-S3cret", "H0st-Uri-S3cret", "Px-Uri-S3cret")
+
+
+def test_credentials_inside_uris_never_in_output(fresh_vcsim, tmp_path):
+    """A user name and password inside any URI option (proxy_uri and service_uri of vm_serial_port and
+    vm_serial_port_bulk, hostname, proxy_host) are masked in messages, results, diffs and warnings, in
+    the -vvv output (the invocation included) and in the Ansible log, whether the value is refused or
+    accepted and sent to vSphere (through a vSPC, service_uri may be any token)."""
+    sim = fresh_vcsim(vm=2)
+    with Reader(sim) as reader:
+        for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+            power(reader.vm(name), "poweredOff")
+    proxy_uri = "telnet://vspcadmin:Pr0xy-Uri-S3cret@vspc.example.com:13370"
+    service_uri = "tcp://svcuser:Svc-Uri-S3cret@console.example.com:7001"
+    token = "tokuser:T0ken-Uri-S3cret@port-1"
+    vspc_port = [{"number": 1, "backing": {"type": "network", "service_uri": token,
+                                           "proxy_uri": "telnet://vspc.example.com:13370"}}]
+    tasks = [
+        {"name": "proxy_uri refused", SP: {"name": "DC0_H0_VM0", "serial_ports": [{"number": 1, "backing": {
+            "type": "network", "service_uri": "vSPC.py", "proxy_uri": proxy_uri}}]}, "ignore_errors": True},
+        {"name": "service_uri refused", SP: {"name": "DC0_H0_VM0", "serial_ports": [{"number": 1, "backing": {
+            "type": "network", "service_uri": service_uri}}]}, "ignore_errors": True},
+        {"name": "token check", SP: {"name": "DC0_H0_VM0", "serial_ports": vspc_port}, "check_mode": True},
+        {"name": "token applied", SP: {"name": "DC0_H0_VM0", "serial_ports": vspc_port}, "register": "applied"},
+        {"name": "show registered", "ansible.builtin.debug": {"var": "applied"}},
+        {"name": "token info", SPI: {"name": "DC0_H0_VM0"}},
+        {"name": "bulk", BULK: {"vms": [{"name": "DC0_H0_VM1", "serial_ports": vspc_port}]}},
+        {"name": "bulk refused", BULK: {"vms": [{"name": "DC0_H0_VM0", "serial_ports": [{"number": 2, "backing": {
+            "type": "network", "service_uri": "vSPC.py", "proxy_uri": proxy_uri}}]}]}, "ignore_errors": True},
+        {"name": "hostname", SPI: {"name": "DC0_H0_VM0", "hostname": "https://root:H0st-Uri-S3cret@vc.example.com/sdk"},
+         "ignore_errors": True},
+        {"name": "proxy_host", SPI: {"name": "DC0_H0_VM0", "proxy_host": "http://pxuser:Px-Uri-S3cret@proxy:3128"},
+         "ignore_errors": True},
+    ]
+    log = tmp_path / "ansible.log"
+    run = run_playbook(tmp_path, tasks, sim=sim, args=["-vvv", "--diff"], env={"ANSIBLE_LOG_PATH": str(log)})
+    assert run.rc == 0, run
+    for name, fragment in (("proxy_uri refused", "telnet://********@vspc.example.com:13370"),
+                           ("bulk refused", "telnet://********@vspc.example.com:13370"),
+                           ("service_uri refused", "tcp://********@console.example.com:7001"),
+                           ("hostname", "https://********@vc.example.com/sdk"),
+                           ("proxy_host", "http://********@proxy:3128")):
+        entry = run.task(name)
+        assert entry["status"] == "failed" and fragment in entry["result"]["msg"], entry
+    applied = run.result("token applied")
+    assert applied["changed"] is True
+    assert applied["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    assert applied["diff"]["after"]["serial_ports"]["port 1"]["backing"]["service_uri"] == "********@port-1"
+    assert run.result("token info")["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    bulk = run.result("bulk")
+    assert bulk["vms"][0]["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    assert bulk["diff"]["after"]["vms"]
+    with Reader(sim) as reader:  # what was sent is the value given, not the masked one
+        assert serial_ports(reader.vm("DC0_H0_VM0"))[1]["backing"]["serviceURI"] == token
+    seen = {"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results), "log": log.read_text()}
+    assert "invocation" in seen["stdout"] and "********@port-1" in seen["stdout"]
+    assert run.result("show registered")["applied"]["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    for where, text in seen.items():
+        for secret in URI_SECRETS:
+            assert secret not in text, "%s shows %s" % (where, secret)
+    assert other_sessions(sim) == []

@@ -249,3 +249,30 @@ def test_request_counts(play, si, sim):
     assert counts["change"] <= 9, counts
     assert counts["no change"] <= 4, counts
     assert counts["moid no change"] <= 3, counts
+
+
+def test_inputs_that_would_have_no_effect_are_reported(play, si, sim):
+    """connected on a powered-off VM is ignored by vSphere: the module says so (a warning). A file_path
+    on a datastore the VM's host or cluster does not have is refused before any change, naming the
+    datastore (the datastores are read with the VM, in the same request); both modules, one path."""
+    vm, other = find_vm(si, "DC0_H0_VM6"), find_vm(si, "DC0_H0_VM7")
+    power(vm, "poweredOff")
+    power(other, "poweredOff")
+    connected = [{"number": 1, "backing": {"type": "thinprint"}, "connected": True}]
+    missing_ds = [{"number": 2, "backing": {"type": "file", "file_path": "[NoSuchDS] DC0_H0_VM6/com2.log"}}]
+    sim.reset_trace()
+    run = play([task("connected off", connected, name="DC0_H0_VM6"),
+                dict(task("no datastore", missing_ds, name="DC0_H0_VM6"), ignore_errors=True),
+                {"name": "bulk", "vmchannels.vsphere.vm_serial_port_bulk": {"vms": [
+                    {"name": "DC0_H0_VM7", "serial_ports": connected + missing_ds}]}, "ignore_errors": True}])
+    warnings = run.result("connected off").get("warnings", [])
+    assert any("VM 'DC0_H0_VM6'" in w and "poweredOff: connected is ignored for serial port 1" in w
+               for w in warnings), warnings
+    msg = run.result("no datastore")["msg"]
+    assert "Serial port 2 of VM 'DC0_H0_VM6'" in msg and "'[NoSuchDS] DC0_H0_VM6/com2.log'" in msg, msg
+    assert "datastore 'NoSuchDS'" in msg and "LocalDS_0" in msg and "Nothing was changed" in msg, msg
+    assert run.result("no datastore")["error_kind"] == "not_found"
+    bulk = run.result("bulk")["vms"][0]
+    assert "datastore 'NoSuchDS'" in bulk["msg"], bulk
+    assert sim.soap_calls()["ReconfigVM_Task"] == 1  # only "connected off"
+    assert sorted(serial_ports(vm)) == [1] and serial_ports(other) == {}

@@ -90,3 +90,34 @@ def test_validation_before_any_request(play, sim, args, fragment):
     assert run.rc != 0
     assert fragment in run.result("bad")["msg"], run.result("bad")["msg"]
     assert sum(sim.soap_calls().values()) == 0
+
+
+def test_one_vm_gets_the_same_answer_from_both_modules(play, si):
+    """vm_serial_port and vm_serial_port_bulk share one path (plan, config spec, messages): for the same
+    VM and ports their results and refusals are the same."""
+    SP = "vmchannels.vsphere.vm_serial_port"
+    running, template = find_vm(si, "DC0_C0_RP0_VM3"), find_vm(si, "DC0_C0_RP0_VM4")
+    power(running, "poweredOn")
+    power(template, "poweredOff")
+    template.MarkAsTemplate()  # vSphere refuses to reconfigure its devices (the task fails)
+    ports = [VSPC, {"number": 2, "backing": {"type": "file", "file_path": "[LocalDS_0] x/com2.log"}}]
+    tasks = []
+    for name, extra, check in (("DC0_C0_RP0_VM3", {}, True), ("DC0_C0_RP0_VM3", {"allow_power_cycle": True}, True),
+                               ("DC0_C0_RP0_VM4", {}, False)):
+        label = "%s %s" % (name, sorted(extra))
+        tasks += [{"name": "single " + label, SP: dict(extra, name=name, serial_ports=ports), "check_mode": check,
+                   "ignore_errors": True},
+                  {"name": "bulk " + label, BULK: dict(extra, vms=[{"name": name, "serial_ports": ports}]),
+                   "check_mode": check, "ignore_errors": True}]
+    run = play(tasks)
+    keys = ("vm", "changed", "changes", "serial_ports", "power_cycle", "firewall", "msg", "error_kind")
+    for task in tasks[::2]:
+        single = run.result(task["name"])
+        bulk = run.result("bulk" + task["name"][len("single"):])["vms"][0]
+        compared = ("msg", "error_kind") if run.task(task["name"])["status"] == "failed" else keys  # a failing module returns the message
+        assert dict((k, single.get(k)) for k in compared) == dict((k, bulk.get(k)) for k in compared), task["name"]
+    assert "poweredOn" in run.result("single DC0_C0_RP0_VM3 []")["msg"]
+    assert run.result("single DC0_C0_RP0_VM3 ['allow_power_cycle']")["power_cycle"] == "would power cycle"
+    refused = run.result("single DC0_C0_RP0_VM4 []")["msg"]
+    assert "reconfiguring the serial ports (add 1, add 2) of VM 'DC0_C0_RP0_VM4'" in refused, refused
+    assert serial_ports(running) == {} and serial_ports(template) == {}

@@ -12,7 +12,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import validate_ports
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import validate as validate_vmci
 
-GOOD_CONNECTION = dict(hostname="vc.example.com", port=443, proxy_port=None, timeout=300)
+GOOD_CONNECTION = dict(hostname="vc.example.com", username="ops@vsphere.local", password="x-Secret-9", port=443,
+                       proxy_port=None, timeout=300)
 
 
 @pytest.mark.parametrize("changes,fragments", [
@@ -28,12 +29,25 @@ GOOD_CONNECTION = dict(hostname="vc.example.com", port=443, proxy_port=None, tim
     (dict(hostname="vc.example.com/sdk"), ["hostname", "'vc.example.com'"]),
     (dict(hostname="vc example.com"), ["hostname", "contains spaces"]),
     (dict(hostname="vc.example.com\t"), ["hostname", "contains spaces"]),
+    # a missing connection option names the option and its VMWARE_* variable (as vmware.vmware does)
+    (dict(hostname=None), ["hostname is missing", "the hostname option or the VMWARE_HOST environment variable"]),
+    (dict(username=None), ["username is missing", "VMWARE_USER"]),
+    (dict(password=None), ["password is missing", "VMWARE_PASSWORD"]),
+    (dict(hostname=" "), ["hostname is empty", "VMWARE_HOST"]),
+    (dict(password=""), ["password is empty", "VMWARE_PASSWORD"]),
+    (dict(hostname=None, username=None, password=None), ["VMWARE_HOST", "VMWARE_USER", "VMWARE_PASSWORD"]),
+    # credentials inside a URI are masked, never repeated
+    (dict(hostname="https://admin:Hidden-Pw-77@vc.example.com/sdk"), ["https://********@vc.example.com/sdk"]),
+    (dict(proxy_host="http://px:Hidden-Pw-77@proxy.example.com:3128"),
+     ["proxy_host 'http://********@proxy.example.com:3128' is not a host name", "'proxy.example.com'", "proxy_port"]),
+    (dict(proxy_host="proxy example"), ["proxy_host", "not a host name"]),
 ])
 def test_connection_options(changes, fragments):
     params = dict(GOOD_CONNECTION, **changes)
     message = "; ".join(connection_errors(params))
     for fragment in fragments:
         assert fragment in message, message
+    assert "Hidden-Pw-77" not in message
 
 
 @pytest.mark.parametrize("params", [
@@ -104,6 +118,11 @@ def _port(number=1, state="present", **backing):
     ([_port(type="network", service_uri="vSPC.py", proxy_uri="ssl://vspc:1")], ["proxy_uri", "telnet://HOST:PORT"]),
     ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://vspc")], ["proxy_uri", "telnet://HOST:PORT"]),
     ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://u:p@vspc:1")], ["proxy_uri", "user name"]),
+    ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://admin:Hidden-Pw-77@vspc:1")],
+     ["proxy_uri 'telnet://********@vspc:1' carries a user name or password"]),
+    ([_port(type="network", service_uri="tcp://admin:Hidden-Pw-77@console:7001")],
+     ["service_uri 'tcp://********@console:7001' is not a URI vSphere accepts"]),
+    ([_port(type="network", service_uri="ftp://admin:Hidden-Pw-77@console:7001")], ["service_uri", "SCHEME://HOST"]),
     ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://vspc:70000")], ["proxy_uri", "1-65535"]),
     ([_port(type="network", service_uri="vSPC.py", proxy_uri="telnet://" + "v" * 300 + ":1")],
      ["proxy_uri", "at most 253"]),
@@ -125,6 +144,7 @@ def test_serial_ports(ports, fragments):
     assert message
     for fragment in fragments:
         assert fragment in message, message
+    assert "Hidden-Pw-77" not in message
 
 
 def _rules(*rules):
@@ -154,6 +174,8 @@ def _rules(*rules):
     (dict(rules=_rules(dict(ports=2.5))), ["ports", "not a port"]),
     (dict(rules=_rules(dict(ports=[1, 2]))), ["ports", "not a port"]),
     (dict(rules=_rules(dict(rank=5), dict(rank=5, action="allow"))), ["rules #1 and #2 have the same rank 5"]),
+    (dict(rules=_rules(dict(rank=-3))), ["rule #1: rank -3 is outside the ranks allowed (0-4294967295)"]),
+    (dict(rules=_rules(dict(rank=1), dict(rank=2 ** 32))), ["rule #2: rank 4294967296 is outside", "0-4294967295"]),
     (dict(rules=_rules(dict(rank=1), {}, {})), ["rank is set on rule #1 but not on #2, #3"]),
 ])
 def test_vmci_rules(params, fragments):
@@ -166,12 +188,8 @@ def test_vmci_rules(params, fragments):
 @pytest.mark.parametrize("params,fragments", [
     (dict(rulesets=[], cluster_name="C0"), ["rulesets is empty", "remoteSerialPort, vSPC"]),
     (dict(rulesets=None, cluster_name="C0"), ["rulesets is empty"]),
-    (dict(rulesets=["sshServer"], cluster_name="C0"), ["'sshServer'", "remoteSerialPort, vSPC"]),
-    (dict(rulesets=["vSPC", "httpClient", "ntpClient"], datacenter="DC0"), ["'httpClient', 'ntpClient' are not"]),
-    (dict(rulesets=["vSPC"]), ["No ESXi host selected", "esxi_hostname", "cluster_name", "datacenter"]),
     (dict(rulesets=["vSPC"], esxi_hostname=[]), ["esxi_hostname is an empty list"]),
     (dict(rulesets=["vSPC"], esxi_hostname=["h1", ""]), ["esxi_hostname", "empty host name (item 2"]),
-    (dict(rulesets=["vSPC"], esxi_hostname=["h1"], cluster_name="C0"), ["esxi_hostname", "cluster_name", "only one"]),
     (dict(rulesets=["vSPC"], cluster_name=" "), ["cluster_name is empty"]),
     (dict(rulesets=["vSPC"], datacenter=""), ["datacenter is empty"]),
 ])

@@ -381,6 +381,28 @@ class Simulator:
             raise SimulatorError("started with trace=False")
         return soap_requests(self.trace_file, self._trace_offset)
 
+    def inject_faults(self, vm: str, **faults) -> str:
+        """Set the faults of ``vm`` (a moid or a name) in the running launcher, replacing its
+        former ones (none given: cleared); returns the VM's moid. ``faults``: ``tools``,
+        ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``drop`` (see launcher/faults.go)."""
+        if self.tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection(self.host, self.port, timeout=10, context=ctx)
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        try:
+            conn.request("POST", "/launcher/faults", json.dumps(dict(faults, vm=vm)),
+                         {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            body = response.read().decode(errors="replace")
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise SimulatorError("setting the faults of %s failed: %s %s" % (vm, response.status, body))
+        return json.loads(body)["vm"]
+
     def state(self) -> dict:
         return {
             "url": self.url, "host": self.host, "port": self.port, "pid": self.pid,

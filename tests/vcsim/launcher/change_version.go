@@ -18,7 +18,8 @@ package main
 // ReconfigVM_Task requests to a per-VM "guard" object, registered under
 // {Type: guardType, Value: <vm moid>}. The guard is dispatched by vcsim
 // normally (session check, delay, locking) and calls the VM's own
-// ReconfigVMTask under the VM's lock.
+// ReconfigVMTask under the VM's lock. The same guard serves the fault
+// injection of faults.go (power methods of VMs with faults).
 
 import (
 	"sync"
@@ -76,44 +77,42 @@ func reconfigGuardFor(vmValue string) string {
 }
 
 func (g *reconfigGuard) ReconfigVMTask(ctx *simulator.Context, req *types.ReconfigVM_Task) soap.HasFault {
-	vm, ok := ctx.Map.Get(g.vm).(*simulator.VirtualMachine)
-	if !ok {
-		return &methods.ReconfigVM_TaskBody{Fault_: simulator.Fault(
-			"The object has already been deleted or has not been completely created",
-			&types.ManagedObjectNotFound{Obj: g.vm})}
-	}
 	req.This = g.vm
-	ctx.Caller = &g.vm // as if vcsim had dispatched to the VM: it is locked below
-
-	var res soap.HasFault
-	ctx.Map.WithLock(vm, func() {
-		current := ""
-		if vm.Config != nil {
-			current = vm.Config.ChangeVersion
-		}
-		if req.Spec.ChangeVersion != "" && req.Spec.ChangeVersion != current {
-			task := simulator.CreateTask(vm, "reconfigVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
-				return nil, new(types.ConcurrentAccess)
-			})
-			tref := task.Run()
-			if task.Info.Error != nil {
-				task.Info.Error.LocalizedMessage = "Cannot complete operation due to concurrent modification by another operation."
-			}
-			res = &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: tref}}
-			return
-		}
-
-		res = vm.ReconfigVMTask(ctx, req)
-		body, ok := res.(*methods.ReconfigVM_TaskBody)
-		if !ok || body.Res == nil {
-			return
-		}
-		// vcsim tasks run synchronously: the task is finished here.
-		if task, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task); ok &&
-			task.Info.State == types.TaskInfoStateSuccess && vm.Config != nil {
-			ctx.Map.Update(vm, []types.PropertyChange{{Name: "config.changeVersion", Val: nextChangeVersion()}})
-		}
+	// runTask (faults.go) locks the VM and applies the injected faults first.
+	return g.runTask(ctx, "ReconfigVM_Task", func(c *simulator.Context, vm *simulator.VirtualMachine) soap.HasFault {
+		return reconfigureChecked(c, vm, req)
+	}, func(ref types.ManagedObjectReference) soap.HasFault {
+		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: ref}}
 	})
+}
+
+// reconfigureChecked is ReconfigVM_Task with the changeVersion check (the VM is locked).
+func reconfigureChecked(ctx *simulator.Context, vm *simulator.VirtualMachine, req *types.ReconfigVM_Task) soap.HasFault {
+	current := ""
+	if vm.Config != nil {
+		current = vm.Config.ChangeVersion
+	}
+	if req.Spec.ChangeVersion != "" && req.Spec.ChangeVersion != current {
+		task := simulator.CreateTask(vm, "reconfigVm", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+			return nil, new(types.ConcurrentAccess)
+		})
+		tref := task.Run()
+		if task.Info.Error != nil {
+			task.Info.Error.LocalizedMessage = "Cannot complete operation due to concurrent modification by another operation."
+		}
+		return &methods.ReconfigVM_TaskBody{Res: &types.ReconfigVM_TaskResponse{Returnval: tref}}
+	}
+
+	res := vm.ReconfigVMTask(ctx, req)
+	body, ok := res.(*methods.ReconfigVM_TaskBody)
+	if !ok || body.Res == nil {
+		return res
+	}
+	// vcsim tasks run synchronously: the task is finished here.
+	if task, ok := ctx.Map.Get(body.Res.Returnval).(*simulator.Task); ok &&
+		task.Info.State == types.TaskInfoStateSuccess && vm.Config != nil {
+		ctx.Map.Update(vm, []types.PropertyChange{{Name: "config.changeVersion", Val: nextChangeVersion()}})
+	}
 	return res
 }
 

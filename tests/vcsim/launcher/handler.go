@@ -18,11 +18,14 @@ import (
 
 // sdkHandler wraps vcsim's HTTP handler. For every SOAP request it
 //   - appends one JSON line to the -trace file (if any),
-//   - routes ReconfigVM_Task to the changeVersion guard (change_version.go)
-//     by rewriting the request's _this reference,
+//   - drops the connection when a fault says so (faults.go),
+//   - routes ReconfigVM_Task (and, for VMs with faults, PowerOnVM_Task,
+//     PowerOffVM_Task and ShutdownGuest) to the VM's guard (change_version.go,
+//     faults.go) by rewriting the request's _this reference,
 //   - refuses the reads of ended sessions (ended_sessions.go), and
 //   - delays Login by loginDelay (vCenter's single sign-on takes hundreds of
 //     milliseconds; vcsim answers at once).
+// POST /launcher/faults sets the faults of a VM (faults.go).
 type sdkHandler struct {
 	next       http.Handler
 	tracer     *requestTracer
@@ -48,6 +51,10 @@ var (
 )
 
 func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == faultsPath {
+		serveFaults(w, r)
+		return
+	}
 	if r.Method != http.MethodPost {
 		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
 			h.tracer.log(r.Method, r.URL.Path, "", "", "", "", 0)
@@ -87,11 +94,21 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ended.note(r, method, body)
 
+	if thisType == "VirtualMachine" && takeDrop(thisValue, method) {
+		// A lost connection: closed before the request is executed, without an answer.
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, herr := hj.Hijack(); herr == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+	}
+
 	// Without a session cookie vcsim refuses the call anyway (NotAuthenticated
 	// naming the VM): leave such requests alone.
 	rerouted := false
-	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil &&
-		method == "ReconfigVM_Task" && thisType == "VirtualMachine" && loc != nil {
+	if _, cerr := r.Cookie(soap.SessionCookieName); cerr == nil && thisType == "VirtualMachine" && loc != nil &&
+		(method == "ReconfigVM_Task" || (guardedPowerMethods[method] && hasFaults(thisValue))) {
 		if guard := reconfigGuardFor(thisValue); guard != "" {
 			var b bytes.Buffer
 			b.Write(body[:loc[0]])

@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A run of vm_serial_port (one VM) or vm_serial_port_bulk (many): one path for both.
+
+1. every VM is found at once (names with one inventory read, see ``inventory.find_vms``);
+2. every VM is read in ONE ``RetrievePropertiesEx`` (with the datastores it can use) and planned
+   (``serial_port_api.plan_vm``); a VM that cannot be changed is reported, the others go on; check
+   mode stops here;
+3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, each
+   wave awaited with one property filter, which also brings back the VMs' new properties;
+4. the VMs that must be powered off (``allow_power_cycle``) go in batches of ``max_powered_off``:
+   down, read again, planned again, reconfigured, powered back on whatever happened
+   (``power_cycle.power_cycled``);
+5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again, planned again
+   and retried, up to three attempts;
+6. the ESXi rule sets the network-backed ports need are read for all their hosts in one request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils import serial_ports as sp
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vms
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import ObjectProperties
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.power_cycle import (
+    WOULD_POWER_CYCLE,
+    PowerCycle,
+    power_cycled,
+    task_states,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import (
+    explain_fault,
+    firewall_views,
+    firewall_warnings,
+    plan_vm,
+    read_ports,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
+    VM_PATHS,
+    read_vms_properties,
+    start_reconfigure,
+    vm_identity,
+    vm_label,
+)
+
+CONCURRENT_RETRIES = 3
+
+
+class RunOptions(object):
+    """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
+    once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``."""
+
+    def __init__(self, timeout, parallel=1, allow_power_cycle=False, max_powered_off=1, check_mode=False,
+                 want_diff=False):
+        self.timeout = timeout
+        self.parallel = parallel
+        self.allow_power_cycle = allow_power_cycle
+        self.max_powered_off = max_powered_off
+        self.check_mode = check_mode
+        self.want_diff = want_diff
+
+
+class VmRun(object):
+    """One VM of the run: what was asked, what was read and planned, what happened."""
+
+    def __init__(self, entry):
+        self.entry = entry
+        self.ref = None
+        self.props = None  # as read before the change
+        self.plan = None
+        self.error = None
+        self.after = None  # {number: port} after the run (predicted in check mode)
+        self.final = None  # the VM's properties after the change
+        self.applied = False  # the change was made (or, in check mode, would be)
+        self.power_cycle = None
+        self.firewall = None
+        self.warnings = []  # what happened that the user should know (the plan's own are in plan.warnings)
+
+    @property
+    def label(self):
+        return vm_label(self.props) if self.props is not None else str(_requested(self.entry))
+
+    def result(self):
+        """The VM's result, as vm_serial_port returns it (and each entry of vm_serial_port_bulk's ``vms``)."""
+        props = self.final if self.final is not None else self.props
+        out = dict(vm=vm_identity(props) if props is not None else _requested(self.entry), changed=self.applied,
+                   changes=self.plan.change_list() if self.plan else [])
+        if self.error is not None:
+            out.update(failed=True, msg=self.error.msg, error_kind=self.error.kind)
+        if self.after is not None:
+            out["serial_ports"] = sp.port_list(self.after)
+        if self.power_cycle is not None:
+            out["power_cycle"] = self.power_cycle
+        if self.firewall is not None:
+            out["firewall"] = self.firewall
+        return out
+
+
+def _requested(entry):
+    """How the user named a VM, for results of VMs that were not found."""
+    return dict((k, entry.get(k)) for k in ("name", "uuid", "moid") if entry.get(k))
+
+
+# -- the run ---------------------------------------------------------------------------------------
+
+def ensure_serial_ports(client, entries, options):
+    """Make the serial ports of every VM of ``entries`` what each entry asks for.
+
+    Returns ``(runs, warnings)``: one :class:`VmRun` per entry, in order (a VM that could not be
+    changed has its ``error``; the others were changed all the same), and the warnings to show.
+    """
+    runs = _find(client, entries)
+    pending = [run for run in runs if run.error is None]
+    warnings = []
+    for attempt in range(1, CONCURRENT_RETRIES + 1):
+        _read_and_plan(client, pending, options)
+        if options.check_mode:
+            break
+        retry = _apply(client, [run for run in pending if run.error is None], options)
+        if not retry or attempt == CONCURRENT_RETRIES:
+            break
+        warnings.append(_retry_warning(retry, len(runs), attempt + 1))
+        for run in retry:
+            run.error = None
+        pending = retry
+    _check_firewall(client, runs)
+    for run in runs:
+        warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
+    warnings += firewall_warnings([(run.props.get("name"), run.firewall) for run in runs if run.firewall],
+                                  one_vm=len(runs) == 1)
+    return runs, warnings
+
+
+def _find(client, entries):
+    runs = [VmRun(entry) for entry in entries]
+    for run, found in zip(runs, find_vms(client, entries)):
+        if isinstance(found, VSphereError):
+            run.error = found
+        else:
+            run.ref = found
+    return runs
+
+
+def _read(client, refs):
+    """Read ``refs`` in one request; when one of them no longer exists (the whole read fails on
+    vCenter), read them one by one to tell which."""
+    try:
+        return read_vms_properties(client, refs, extra_paths=("environmentBrowser",), with_datastores=True), {}
+    except VSphereError as exc:
+        if exc.kind != "not_found":
+            raise
+    found, missing = {}, {}
+    for ref in refs:
+        try:
+            found.update(read_vms_properties(client, [ref], extra_paths=("environmentBrowser",), with_datastores=True))
+        except VSphereError as exc:
+            if exc.kind != "not_found":
+                raise
+            missing[ref._moId] = _not_found(ref)
+    return found, missing
+
+
+def _not_found(ref):
+    return VSphereError("No virtual machine with moid %s exists (or the user cannot see it)." % ref._moId,
+                        kind="not_found")
+
+
+def _read_and_plan(client, runs, options):
+    """Read ``runs`` (one request) and plan each; a VM that cannot be changed gets its error."""
+    if not runs:
+        return
+    props, missing = _read(client, [run.ref for run in runs])
+    for run in runs:
+        run.props = props.get(run.ref._moId)
+        run.error = missing.get(run.ref._moId) or (None if run.props is not None else _not_found(run.ref))
+        if run.error is None:
+            _plan(client, run, options.allow_power_cycle)
+        if run.error is None:
+            run.after = run.plan.after
+            if options.check_mode and run.plan.changes:
+                run.applied = True
+                if run.plan.blocked:
+                    run.power_cycle = WOULD_POWER_CYCLE
+
+
+def _plan(client, run, allow_power_cycle):
+    try:
+        run.plan = plan_vm(client, run.props, run.entry, allow_power_cycle)
+    except VSphereError as exc:
+        run.error = exc
+
+
+def _apply(client, runs, options):
+    """Reconfigure ``runs`` (those with changes): in waves while they run, in power-cycled batches
+    when they must be off. Returns the runs refused as concurrent edits."""
+    changing = [run for run in runs if run.plan.changes]
+    hot = [run for run in changing if not run.plan.blocked]
+    cold = [run for run in changing if run.plan.blocked]
+    retry = []
+    destroy = len(changing) > 1 or bool(cold)  # filters of a long session die at once, not at logout
+    for first in range(0, len(hot), options.parallel):
+        retry += _reconfigure(client, hot[first:first + options.parallel], options.timeout, destroy)
+    for first in range(0, len(cold), options.max_powered_off):
+        retry += _power_cycle(client, cold[first:first + options.max_powered_off], options)
+    return retry
+
+
+def _reconfigure(client, runs, timeout, destroy_filter):
+    """One wave: start the reconfigure task of every run, wait for all with one filter (which also
+    brings back the VMs' properties). Returns the runs refused as concurrent edits."""
+    started = []
+    for run in runs:
+        try:
+            started.append((start_reconfigure(run.props, run.plan.device_changes(), run.plan.what()), run))
+        except VSphereError as exc:
+            run.error = explain_fault(exc, run.plan.changes, run.label)
+    if not started:
+        return []
+    tasks = [task for task, _run in started]
+    try:
+        outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=destroy_filter,
+                                 watch=[(run.ref, list(VM_PATHS)) for _task, run in started],
+                                 what="reconfiguring the serial ports of %d VMs" % len(tasks)
+                                 if len(tasks) > 1 else started[0][1].plan.what())
+        unfinished = set()
+    except VSphereError as exc:
+        if exc.kind != "timeout":
+            raise
+        outcome, unfinished = task_states(client, tasks)
+    retry, reread = [], []
+    for task, run in started:
+        if task._moId in unfinished:
+            run.error = VSphereError(
+                "%s did not finish within %s seconds (timeout). It is still running in vSphere and may still apply "
+                "the change: check the VM's serial ports before running the task again, or raise timeout."
+                % (run.plan.what()[:1].upper() + run.plan.what()[1:], timeout), kind="timeout")
+            continue
+        error = task_error(outcome, task, run.plan.what())
+        if error is not None:
+            run.error = explain_fault(error, run.plan.changes, run.label)
+            if error.kind == "concurrent":
+                retry.append(run)
+            continue
+        run.applied = True
+        watched = outcome.watched.get(run.ref._moId)
+        if outcome.watched_after_completion and watched and "config.hardware.device" in watched:
+            run.final = ObjectProperties(run.ref, watched)
+            run.after = read_ports(run.final)[1]
+        else:
+            reread.append(run)
+    _read_after(client, reread)
+    return retry
+
+
+def _read_after(client, runs):
+    """Read the VMs of ``runs`` again (one request): their ports and state after the change."""
+    if not runs:
+        return
+    props = read_vms_properties(client, [run.ref for run in runs])
+    for run in runs:
+        run.final = props.get(run.ref._moId)
+        if run.final is not None:
+            run.after = read_ports(run.final)[1]
+
+
+def _power_cycle(client, runs, options):
+    """One batch of running VMs whose change needs them off: down, read again and planned again,
+    reconfigured, back on (see ``power_cycle.power_cycled``). Returns the runs refused as concurrent."""
+    cycles = dict((run, PowerCycle(run.ref, run.label, run.props.get("guest.toolsRunningStatus") == "guestToolsRunning"))
+                  for run in runs)
+    by_cycle = dict((cycle, run) for run, cycle in cycles.items())
+    retry = []
+
+    def apply(down):
+        off = [by_cycle[cycle] for cycle in down]
+        # The change version moved with the power state, and what must change may have too; what
+        # the plan of the running VM had to say stays (not that connected is ignored while it is off).
+        said = dict((run, run.plan.warnings) for run in off)
+        _read_and_plan(client, off, RunOptions(options.timeout, allow_power_cycle=True))
+        for run in off:
+            if run.plan is not None:
+                run.plan.warnings = said[run]
+        changing = [run for run in off if run.error is None and run.plan.changes]
+        for first in range(0, len(changing), options.parallel):
+            retry.extend(_reconfigure(client, changing[first:first + options.parallel], options.timeout, True))
+
+    power_cycled(client, list(cycles.values()), options.timeout, apply)
+    restored = []
+    for run, cycle in cycles.items():
+        run.warnings += cycle.warnings
+        if cycle.error is not None:  # not taken down: nothing changed
+            run.error = cycle.error
+        elif run.error is not None:
+            if cycle.note():
+                run.error.msg += " " + cycle.note()
+        elif cycle.restored:
+            run.power_cycle = cycle.how
+            restored.append(run)
+        else:
+            run.error = VSphereError("%s The serial ports were changed (%s)." % (
+                cycle.note(), ", ".join("%s %s" % (c["op"], c["number"]) for c in run.plan.change_list())),
+                kind="power_state")
+    _read_after(client, restored)  # their power state and ports now
+    return retry
+
+
+# -- after the change --------------------------------------------------------------------------------
+
+def _check_firewall(client, runs):
+    """The firewall view of every VM that was changed or planned (one request for all hosts)."""
+    checked = [run for run in runs if run.error is None and run.props is not None and run.after is not None]
+    views = firewall_views(client, [(run.props.get("runtime.host"), sp.port_list(run.after)) for run in checked])
+    for run, view in zip(checked, views):
+        run.firewall = view
+
+
+def _retry_warning(retry, total, attempt):
+    if total == 1:
+        return "%s was changed by someone else during the run; read it again (attempt %d)." % (retry[0].label, attempt)
+    return "%d VMs were changed by someone else during the run (%s); read them again (attempt %d)." % (
+        len(retry), ", ".join(sorted(run.props.get("name") for run in retry)), attempt)
+
+
+def bulk_diff(runs):
+    """``{before, after}`` of the ports of every VM that changes, keyed ``name (moid)``."""
+    before, after = {}, {}
+    for run in runs:
+        if run.plan is None or not run.plan.changes or run.error is not None:
+            continue
+        key = "%s (%s)" % (run.props.get("name"), run.props.moid)
+        half = run.plan.diff()
+        before[key], after[key] = half["before"]["serial_ports"], half["after"]["serial_ports"]
+    return dict(before=dict(vms=before), after=dict(vms=after))
