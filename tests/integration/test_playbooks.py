@@ -3,16 +3,15 @@ variables, and the example inventory."""
 import json
 import os
 import subprocess
-import sys
 
+import pytest
 from pyVmomi import vim
 
-from conftest import ROOT, ansible_env, connect, run_playbook
+from conftest import BIN, ROOT, ansible_env, connect, run_playbook
 from vsphere_helpers import add_serial_port, find_vm
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 EXAMPLE = os.path.join(PLAYBOOKS, "inventory", "example")
-BIN = os.path.dirname(sys.executable)
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json"):
@@ -21,6 +20,7 @@ def write_inventory(tmp_path, hosts, name="hosts.json"):
     return str(path)
 
 
+@pytest.mark.matrix
 def test_audit_report_tables_json_and_unreadable_vms(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     si = connect(sim)
@@ -88,6 +88,7 @@ def test_audit_report_tables_json_and_unreadable_vms(tmp_path, fresh_vcsim):
     assert sim.password not in run.stdout + run.stderr
 
 
+@pytest.mark.matrix
 def test_example_inventory_shows_every_backing_and_parses(tmp_path):
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", EXAMPLE, "--list"], env=ansible_env(),
                           capture_output=True, text=True, check=False)
@@ -113,6 +114,7 @@ def test_example_inventory_shows_every_backing_and_parses(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.matrix
 def test_serial_console_playbook_targets_another_group(tmp_path, fresh_vcsim):
     """vmchannels_hosts picks the group; VMs outside it are not read."""
     sim = fresh_vcsim()

@@ -94,6 +94,7 @@ SIX_VMS = {
 }
 
 
+@pytest.mark.matrix
 def test_serial_console_check_mode_then_firewall_once_per_host_before_ports_then_idempotent(tmp_path, fresh_vcsim):
     sim = fresh_vcsim(vm=3)
     si = connect(sim)
@@ -230,6 +231,7 @@ def vmci_state(si, name):
     return device.filterEnable, rules
 
 
+@pytest.mark.matrix
 def test_vmci_firewall_profiles_rules_and_untouched_vms(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     si = connect(sim)

@@ -1,11 +1,14 @@
 """The serial_console role in bulk mode (serial_console_bulk: true): the same guarantees as the
 per-VM mode (tests/integration/test_roles.py) with one vSphere session to plan every VM of the play
 and one to configure them, proven from the simulator's trace and by reading the VMs back."""
+import pytest
+
 from conftest import connect, run_playbook
 from test_roles import CLUSTER_HOSTS, SERIAL_CONSOLE, SIX_VMS, Trace, changed_hosts, rulesets, snapshot, write_inventory
 from vsphere_helpers import find_vm, power
 
 
+@pytest.mark.matrix
 def test_bulk_plans_and_configures_in_two_sessions(tmp_path, fresh_vcsim):
     sim = fresh_vcsim(vm=3)
     si = connect(sim)
