@@ -50,7 +50,7 @@ BINARY_PREFIX = "vcsim-"
 DEFAULT_USERNAME = "administrator@vsphere.local"
 DEFAULT_PASSWORD = "Vcsim-Not-A-Secret-42"
 
-__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "soap_methods", "SimulatorError"]
+__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "soap_methods", "soap_requests", "SimulatorError"]
 
 
 class SimulatorError(RuntimeError):
@@ -143,11 +143,13 @@ def build(force: bool = False) -> Path:
 # --------------------------------------------------------------------------- trace
 
 
-def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
-    """The SOAP method names of a launcher trace file (JSON lines), in order.
+def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The SOAP requests of a launcher trace file (JSON lines), in order, as dicts.
 
     Each SOAP request is one line with "http": "POST" and "method": the SOAP
-    method (e.g. "RetrievePropertiesEx"). Non-SOAP HTTP requests (pyVmomi's
+    method (e.g. "RetrievePropertiesEx"); PropertyCollector reads also have
+    "objects" (the objects they start from, "Type:value"), "object_count" and
+    "types" (the property types they ask for). Non-SOAP HTTP requests (pyVmomi's
     GET /sdk/vimServiceVersions.xml) are left out. `since` is a byte offset
     (see Simulator.reset_trace)."""
     try:
@@ -156,7 +158,7 @@ def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
             data = f.read()
     except FileNotFoundError:
         return []
-    methods = []
+    requests = []
     for line in data.splitlines():
         if not line.strip():
             continue
@@ -165,8 +167,13 @@ def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
         except ValueError:
             continue  # a line being written right now
         if rec.get("http", "POST") == "POST" and rec.get("method"):
-            methods.append(rec["method"])
-    return methods
+            requests.append(rec)
+    return requests
+
+
+def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The SOAP method names of :func:`soap_requests`, in order."""
+    return [rec["method"] for rec in soap_requests(trace_file, since)]
 
 
 def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
