@@ -195,10 +195,11 @@ def _firewall(client, runs):
     return warnings
 
 
-def ensure_many(client, entries, timeout, parallel, check_mode, want_diff):
+def ensure_many(client, entries, timeout, parallel, check_mode, want_diff, firewall_warnings=True):
     """Make the serial ports of every VM of ``entries`` what each entry asks for.
 
-    Returns ``(result, warnings)``. ``result["failed_vms"]`` counts the VMs that could not be
+    Returns ``(result, warnings)``; the warnings about disabled rule sets only with
+    ``firewall_warnings`` (each VM's ``firewall`` entry is filled either way). ``result["failed_vms"]`` counts the VMs that could not be
     changed (each with its message in ``result["vms"]``); the others were changed all the same.
     """
     runs = [_VmRun(entry) for entry in entries]
@@ -226,7 +227,9 @@ def ensure_many(client, entries, timeout, parallel, check_mode, want_diff):
             for run in retry:
                 run.error = None
         pending = retry if attempt < CONCURRENT_RETRIES else []
-    warnings += _firewall(client, runs)
+    firewall = _firewall(client, runs)
+    if firewall_warnings:
+        warnings += firewall
     results = [run.result() for run in runs]
     result = dict(changed=any(r["changed"] for r in results), vms=results,
                   failed_vms=sum(1 for r in results if r.get("failed")))

@@ -21,7 +21,8 @@ description:
   - Adding or removing a port needs the VM powered off. Editing an existing port is attempted while
     the VM runs, as vSphere allows.
   - When a network-backed port is configured and the ESXi firewall rule set it needs is disabled on
-    the VM's host, the module warns; enable it with M(vmchannels.vsphere.esxi_serial_firewall_ruleset).
+    the VM's host, the module warns (unless O(firewall_warnings=false)); enable it with
+    M(vmchannels.vsphere.esxi_serial_firewall_ruleset).
 extends_documentation_fragment:
   - vmchannels.vsphere.base_options
   - vmchannels.vsphere.vm_identity
@@ -144,6 +145,15 @@ options:
         power state.
     type: bool
     default: false
+  firewall_warnings:
+    description:
+      - Warn when an ESXi firewall rule set that a network-backed port needs is disabled on the host
+        running the VM. RV(firewall) reports the rule sets either way.
+      - The C(vmchannels.vsphere.serial_console) role sets V(false) in its planning step, which is
+        followed by the step that enables the rule sets, so that it warns only about a rule set that
+        stays disabled.
+    type: bool
+    default: true
 notes:
   - Privileges needed on the VM - C(VirtualMachine.Config.AddRemoveDevice) (add, remove),
     C(VirtualMachine.Config.EditDevice) (edit), C(VirtualMachine.Interact.DeviceConnection)
@@ -265,6 +275,7 @@ def argument_spec():
         serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
         exclusive=dict(type="bool", default=False),
         allow_power_cycle=dict(type="bool", default=False),
+        firewall_warnings=dict(type="bool", default=True),
     )
     return spec
 
@@ -280,7 +291,7 @@ def _logic(module, client):
     if firewall:
         result["firewall"] = firewall
         for ruleset, enabled in sorted(firewall["rulesets"].items()):
-            if enabled is False:
+            if enabled is False and params["firewall_warnings"]:
                 module.warn(
                     "The ESXi firewall rule set '%s' is disabled on host %s, which runs VM '%s': its network-backed "
                     "serial ports cannot connect. Enable it with vmchannels.vsphere.esxi_serial_firewall_ruleset "

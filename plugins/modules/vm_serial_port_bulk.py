@@ -72,6 +72,15 @@ options:
         run of hundreds of VMs from flooding the task list.
     type: int
     default: 20
+  firewall_warnings:
+    description:
+      - Warn when an ESXi firewall rule set that network-backed ports need is disabled on a host
+        running VMs of O(vms) (one warning per host and rule set). The C(firewall) entry of each VM
+        in RV(vms) reports the rule sets either way.
+      - The C(vmchannels.vsphere.serial_console) role sets V(false) in its planning step when it
+        enables the rule sets next.
+    type: bool
+    default: true
 notes:
   - Privileges as for M(vmchannels.vsphere.vm_serial_port), on every VM.
 seealso:
@@ -172,6 +181,7 @@ def argument_spec():
         vms=dict(type="list", elements="dict", required=True, options=vm,
                  required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
         parallel=dict(type="int", default=20),
+        firewall_warnings=dict(type="bool", default=True),
     )
 
 
@@ -204,7 +214,7 @@ def validate(params):
 def _logic(module, client):
     params = module.params
     result, warnings = ensure_many(client, params["vms"], params["timeout"], params["parallel"],
-                                   module.check_mode, module._diff)
+                                   module.check_mode, module._diff, firewall_warnings=params["firewall_warnings"])
     for warning in warnings:
         module.warn(warning)
     if result["failed_vms"]:
