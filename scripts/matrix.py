@@ -54,14 +54,17 @@ class Leg:
 # One leg per ansible-core minor release that meta/runtime.yml admits. Keep the first leg on the
 # floors that requirements.txt and meta/runtime.yml declare: raising a floor there means raising it
 # here, with a changelog fragment that says why.
+# requests: for the inventory plugin vmware.vmware.vms (tests/integration/test_dynamic_inventory.py),
+# as requirements.txt names it for users.
+REQUESTS = "requests==2.34.2"
 LEGS = (
-    Leg("2.16", "3.11", ("ansible-core==2.16.0", "pyVmomi==8.0.1.0"),
+    Leg("2.16", "3.11", ("ansible-core==2.16.0", "pyVmomi==8.0.1.0", REQUESTS),
         "the declared floors: requires_ansible >=2.16.0, pyVmomi >=8.0.1.0"),
-    Leg("2.17", "3.11", ("ansible-core==2.17.14", "pyVmomi==8.0.3.0.1"), "pyVmomi 8.0.3"),
-    Leg("2.18", "3.11", ("ansible-core==2.18.19", "pyVmomi==9.0.0.0"), "pyVmomi 9.0"),
-    Leg("2.19", "3.11", ("ansible-core==2.19.14", "pyVmomi==9.1.1.0"), "the project's own environment"),
-    Leg("2.20", "3.12", ("ansible-core==2.20.10", "pyVmomi==9.1.1.0"), "needs Python >= 3.12"),
-    Leg("2.21", "3.13", ("ansible-core==2.21.5", "pyVmomi==9.1.1.0"), "the newest release; Python 3.13"),
+    Leg("2.17", "3.11", ("ansible-core==2.17.14", "pyVmomi==8.0.3.0.1", REQUESTS), "pyVmomi 8.0.3"),
+    Leg("2.18", "3.11", ("ansible-core==2.18.19", "pyVmomi==9.0.0.0", REQUESTS), "pyVmomi 9.0"),
+    Leg("2.19", "3.11", ("ansible-core==2.19.14", "pyVmomi==9.1.1.0", REQUESTS), "the project's own pins"),
+    Leg("2.20", "3.12", ("ansible-core==2.20.10", "pyVmomi==9.1.1.0", REQUESTS), "needs Python >= 3.12"),
+    Leg("2.21", "3.13", ("ansible-core==2.21.5", "pyVmomi==9.1.1.0", REQUESTS), "the newest release; Python 3.13"),
 )
 OLDEST, NEWEST = LEGS[0], LEGS[-1]
 BY_NAME = dict((leg.name, leg) for leg in LEGS)
