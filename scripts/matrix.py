@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The compatibility matrix: the checks that matter, on every ansible-core the collection admits.
 
 meta/runtime.yml admits ansible-core >= 2.16 and requirements.txt pyVmomi >= 8.0.1.0. Each leg
@@ -193,9 +192,11 @@ def _junit_counts(path: Path) -> dict:
     return counts
 
 
-def run_leg(leg: Leg, pytest_args=(), workers: int = 2, stream: bool = True, log=print) -> Result:
+def run_leg(leg: Leg, pytest_args=(), workers: int = 2, stream: bool = True, log=print, ci: bool = False,
+            basetemp: str | None = None) -> Result:
     """Set the leg up and run its tests. ``stream``: show pytest's output as it runs (else it is
-    kept in ``Result.output``)."""
+    kept in ``Result.output``). ``ci``: leave out the tests marked ``matrix(ci=False)`` (what
+    scripts/test runs). ``basetemp``: pytest's temporary directory (for a run inside pytest)."""
     started = time.monotonic()
     try:
         venv = ensure_venv(leg, log=log)
@@ -207,8 +208,13 @@ def run_leg(leg: Leg, pytest_args=(), workers: int = 2, stream: bool = True, log
     versions = installed_versions(venv)
     junit = CACHE / (".%s-%d.junit.xml" % (leg.name, os.getpid()))
     cmd = [str(PROJECT_PYTHON), "-m", "pytest", "-p", "no:cacheprovider", "-m", MARKER, "-n", str(workers),
-           "-ra", "--junitxml", str(junit), *TEST_PATHS, *pytest_args]
-    env = dict(os.environ, VMCH_ANSIBLE_VENV=str(venv), PYTHONDONTWRITEBYTECODE="1")
+           "-ra", "--durations=8", "--junitxml", str(junit), *(["--basetemp", basetemp] if basetemp else []), *TEST_PATHS,
+           *pytest_args]
+    # Nothing of a surrounding pytest run (scripts/test runs two legs) leaks into the leg's.
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith(("PYTEST_", "VMCH_MATRIX_")))
+    env.update(VMCH_ANSIBLE_VENV=str(venv), PYTHONDONTWRITEBYTECODE="1")
+    if ci:
+        env["VMCH_MATRIX_SELECTION"] = "ci"
     log("matrix %s: ansible-core %s, pyVmomi %s, Python %s: %s" % (
         leg.name, versions.get("ansible-core"), versions.get("pyVmomi"), versions.get("python"),
         " ".join(cmd[1:])))
