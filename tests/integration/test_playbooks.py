@@ -20,7 +20,8 @@ def write_inventory(tmp_path, hosts, name="hosts.json"):
     return str(path)
 
 
-@pytest.mark.matrix
+# ~30 s; audit.yml is in the CI legs through test_roles.py and test_dynamic_inventory.py
+@pytest.mark.matrix(ci=False)
 def test_audit_report_tables_json_and_unreadable_vms(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     si = connect(sim)

@@ -9,7 +9,8 @@ from test_roles import CLUSTER_HOSTS, SERIAL_CONSOLE, SIX_VMS, Trace, changed_ho
 from vsphere_helpers import find_vm, power
 
 
-@pytest.mark.matrix
+# ~45 s; the bulk path is in the CI legs through test_roles.py (firewall warnings, bulk)
+@pytest.mark.matrix(ci=False)
 def test_bulk_plans_and_configures_in_one_session(tmp_path, fresh_vcsim):
     sim = fresh_vcsim(vm=3)
     si = connect(sim)

@@ -295,7 +295,8 @@ def test_validation_before_any_request(run, vms):
 
 
 # -- look-up, info, errors -------------------------------------------------------------------------
-@pytest.mark.matrix
+# ~15 s; look-ups by name, uuid and moid are in the CI legs through test_vm_serial_port.py
+@pytest.mark.matrix(ci=False)
 def test_info_by_name_uuid_moid_and_round_trip(run, api, vms):
     moid, uuid, instance_uuid = vms["DC0_C0_RP0_VM1"]
     set_vmci(api, moid, True, [(3, "deny", "anyProtocol", "anyDirection", None, None),
