@@ -1,4 +1,4 @@
-"""Shared test set-up: make the collection and the simulator controller importable."""
+"""Shared test set-up: make the collection and the simulator controller importable; the markers."""
 import os
 import sys
 
@@ -12,3 +12,23 @@ if not os.path.islink(LINK) and not os.path.isdir(LINK):
 for path in (COLLECTIONS, os.path.join(ROOT, "tests", "vcsim"), os.path.join(ROOT, "tests")):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+
+# The compatibility matrix (scripts/matrix) runs the tests marked ``matrix`` on every ansible-core
+# release the collection admits. ``@pytest.mark.matrix(ci=False)``: in the full matrix only, not in
+# the two legs that scripts/test runs on every CI run (VMCH_MATRIX_SELECTION=ci).
+def pytest_configure(config):
+    config.addinivalue_line("markers", "matrix(ci=True): run on every leg of scripts/matrix (ci=False: not in "
+                                       "the oldest/newest legs of scripts/test)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("VMCH_MATRIX_SELECTION") != "ci":
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("matrix")
+        (drop if marker is not None and marker.kwargs.get("ci", True) is False else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

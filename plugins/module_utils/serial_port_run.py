@@ -52,11 +52,13 @@ CONCURRENT_RETRIES = 3
 
 class RunOptions(object):
     """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
-    once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``."""
+    once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``,
+    ``firewall_warnings`` (warn about disabled rule sets; each VM's ``firewall`` view is filled either way)."""
 
     def __init__(self, timeout, parallel=1, allow_power_cycle=False, max_powered_off=1, check_mode=False,
-                 want_diff=False):
+                 want_diff=False, firewall_warnings=True):
         self.timeout = timeout
+        self.firewall_warnings = firewall_warnings
         self.parallel = parallel
         self.allow_power_cycle = allow_power_cycle
         self.max_powered_off = max_powered_off
@@ -130,8 +132,9 @@ def ensure_serial_ports(client, entries, options):
     _check_firewall(client, runs)
     for run in runs:
         warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
-    warnings += firewall_warnings([(run.props.get("name"), run.firewall) for run in runs if run.firewall],
-                                  one_vm=len(runs) == 1)
+    if options.firewall_warnings:
+        warnings += firewall_warnings([(run.props.get("name"), run.firewall) for run in runs if run.firewall],
+                                      one_vm=len(runs) == 1)
     return runs, warnings
 
 

@@ -21,7 +21,8 @@ description:
   - Adding or removing a port needs the VM powered off. Editing an existing port is attempted while
     the VM runs, as vSphere allows.
   - When a network-backed port is configured and the ESXi firewall rule set it needs is disabled on
-    the VM's host, the module warns; enable it with M(vmchannels.vsphere.esxi_serial_firewall_ruleset).
+    the VM's host, the module warns (unless O(firewall_warnings=false)); enable it with
+    M(vmchannels.vsphere.esxi_serial_firewall_ruleset).
 extends_documentation_fragment:
   - vmchannels.vsphere.base_options
   - vmchannels.vsphere.vm_identity
@@ -153,6 +154,15 @@ options:
         power state.
     type: bool
     default: false
+  firewall_warnings:
+    description:
+      - Warn when an ESXi firewall rule set that a network-backed port needs is disabled on the host
+        running the VM. RV(firewall) reports the rule sets either way.
+      - The C(vmchannels.vsphere.serial_console) role sets V(false) in its planning step, which is
+        followed by the step that enables the rule sets, so that it warns only about a rule set that
+        stays disabled.
+    type: bool
+    default: true
 notes:
   - Privileges needed on the VM - C(VirtualMachine.Config.AddRemoveDevice) (add, remove),
     C(VirtualMachine.Config.EditDevice) (edit), C(VirtualMachine.Interact.DeviceConnection)
@@ -288,6 +298,7 @@ def argument_spec():
         serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
         exclusive=dict(type="bool", default=False),
         allow_power_cycle=dict(type="bool", default=False),
+        firewall_warnings=dict(type="bool", default=True),
     )
     return spec
 
@@ -295,7 +306,8 @@ def argument_spec():
 def _logic(module, client):
     params = module.params
     entry = dict((k, params[k]) for k in ("name", "uuid", "moid", "datacenter", "folder", "serial_ports", "exclusive"))
-    options = RunOptions(params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode)
+    options = RunOptions(params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode,
+                         firewall_warnings=params["firewall_warnings"])
     runs, warnings = ensure_serial_ports(client, [entry], options)
     for warning in warnings:
         module.warn(warning)

@@ -87,6 +87,15 @@ options:
         changed and powered back on before the next one goes down.
     type: int
     default: 2
+  firewall_warnings:
+    description:
+      - Warn when an ESXi firewall rule set that network-backed ports need is disabled on a host
+        running VMs of O(vms) (one warning per host and rule set). The C(firewall) entry of each VM
+        in RV(vms) reports the rule sets either way.
+      - The C(vmchannels.vsphere.serial_console) role sets V(false) in its planning step when it
+        enables the rule sets next.
+    type: bool
+    default: true
 notes:
   - Privileges as for M(vmchannels.vsphere.vm_serial_port), on every VM (the power privileges with
     O(allow_power_cycle)).
@@ -223,6 +232,7 @@ def argument_spec():
         parallel=dict(type="int", default=20),
         allow_power_cycle=dict(type="bool", default=False),
         max_powered_off=dict(type="int", default=2),
+        firewall_warnings=dict(type="bool", default=True),
     )
 
 
@@ -256,7 +266,8 @@ def validate(params):
 def _logic(module, client):
     params = module.params
     options = RunOptions(params["timeout"], parallel=params["parallel"], allow_power_cycle=params["allow_power_cycle"],
-                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode)
+                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode,
+                         firewall_warnings=params["firewall_warnings"])
     runs, warnings = ensure_serial_ports(client, params["vms"], options)
     for warning in warnings:
         module.warn(warning)

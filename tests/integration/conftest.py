@@ -3,14 +3,15 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
+import ansible_under_test
 from vcsimctl import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
+# ansible-playbook and the interpreter of the modules: the project's, or a matrix leg's.
+BIN = ansible_under_test.BIN
 CALLBACKS = os.path.join(ROOT, "tests", "integration", "callback_plugins")
 
 
@@ -42,7 +43,7 @@ def ansible_env(sim=None, extra=None):
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
         "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_PYTHON_INTERPRETER": ansible_under_test.PYTHON,
         "ANSIBLE_LOCALHOST_WARNING": "false",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
         "ANSIBLE_RETRY_FILES_ENABLED": "false",

@@ -69,7 +69,8 @@ def test_introspection_finds_the_collection_requirements():
     proc = run([os.path.join(BIN, "ansible-builder"), "introspect", COLLECTIONS])
     assert proc.returncode == 0, proc.output
     data = yaml.safe_load(proc.stdout.split("\n", 1)[1])
-    assert data["python"] == ["pyVmomi>=8.0.1.0  # from collection vmchannels.vsphere"], proc.output
+    assert data["python"] == ["pyVmomi>=8.0.1.0  # from collection vmchannels.vsphere",
+                              "requests  # from collection vmchannels.vsphere"], proc.output
     assert data["system"] == ["python3 [platform:rpm platform:dpkg]  # from collection vmchannels.vsphere"]
 
 
@@ -88,7 +89,9 @@ def test_docs_execution_environment_with_the_collection(tmp_path):
     tarball = work / "context" / "_build" / "collections" / ("vmchannels-vsphere-%s.tar.gz" % version)
     assert tarball.is_file(), "docs/awx/execution-environment.yml must name the tarball of version %s" % version
     requirements = yaml.safe_load((work / "context" / "_build" / "requirements.yml").read_text())
-    assert requirements["collections"] == [{"name": "collections/" + tarball.name, "type": "file"}]
+    # vmware.vmware: for the inventory source playbooks/inventory/vsphere/vmchannels.vms.yml.
+    assert requirements["collections"] == [{"name": "collections/" + tarball.name, "type": "file"},
+                                           {"name": "vmware.vmware", "version": ">=2.0.0,<3.0.0"}]
 
 
 # -- the credential type ---------------------------------------------------------------------------

@@ -118,6 +118,7 @@ def vc(fresh_vcsim):
     session.close()
 
 
+@pytest.mark.matrix
 def test_vcenter_cluster_list_datacenter(vc, playbook):
     sim, session = vc
     session.restrict("DC0_C0_H0", "vSPC", ips=["192.0.2.10"], networks=["198.51.100.0/24"])
@@ -294,6 +295,7 @@ def test_bad_arguments_fail_before_any_request(playbook, vcsim):
     assert sum(vcsim.soap_calls().values()) == 0, vcsim.soap_calls()
 
 
+@pytest.mark.matrix
 def test_info_on_the_session_simulator_is_read_only(playbook, vcsim):
     """Reads the shared simulator without changing it: one names-only read and one host read."""
     vcsim.reset_trace()

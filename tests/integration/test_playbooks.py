@@ -3,16 +3,15 @@ variables, and the example inventory."""
 import json
 import os
 import subprocess
-import sys
 
+import pytest
 from pyVmomi import vim
 
-from conftest import ROOT, ansible_env, connect, run_playbook
+from conftest import BIN, ROOT, ansible_env, connect, run_playbook
 from vsphere_helpers import add_serial_port, find_vm
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 EXAMPLE = os.path.join(PLAYBOOKS, "inventory", "example")
-BIN = os.path.dirname(sys.executable)
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json"):
@@ -21,6 +20,8 @@ def write_inventory(tmp_path, hosts, name="hosts.json"):
     return str(path)
 
 
+# ~30 s; audit.yml is in the CI legs through test_roles.py and test_dynamic_inventory.py
+@pytest.mark.matrix(ci=False)
 def test_audit_report_tables_json_and_unreadable_vms(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     si = connect(sim)
@@ -88,6 +89,7 @@ def test_audit_report_tables_json_and_unreadable_vms(tmp_path, fresh_vcsim):
     assert sim.password not in run.stdout + run.stderr
 
 
+@pytest.mark.matrix
 def test_example_inventory_shows_every_backing_and_parses(tmp_path):
     proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", EXAMPLE, "--list"], env=ansible_env(),
                           capture_output=True, text=True, check=False)
@@ -113,6 +115,7 @@ def test_example_inventory_shows_every_backing_and_parses(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.matrix
 def test_serial_console_playbook_targets_another_group(tmp_path, fresh_vcsim):
     """vmchannels_hosts picks the group; VMs outside it are not read."""
     sim = fresh_vcsim()
@@ -131,3 +134,27 @@ def test_serial_console_playbook_targets_another_group(tmp_path, fresh_vcsim):
             if isinstance(d, vim.vm.device.VirtualSerialPort)]
     assert not [d for d in find_vm(si, "DC0_H0_VM1").config.hardware.device
                 if isinstance(d, vim.vm.device.VirtualSerialPort)]
+
+
+@pytest.mark.matrix
+def test_playbooks_fail_when_the_host_pattern_matches_no_host(tmp_path):
+    """Without a group 'vms' (what an inventory plugin gives), each playbook fails and says what to
+    do, instead of Ansible's warning and a run that did nothing and exits 0; also when --limit
+    leaves none of the pattern's hosts. No vSphere request: there is no simulator."""
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"all": {"vars": {"ansible_connection": "local"}, "children": {
+        "lab": {"hosts": {"DC0_H0_VM0": {}}}, "other": {"hosts": {"DC0_H0_VM1": {}}}}}}))
+    for book, extra in (("serial_console.yml", []), ("vmci_firewall.yml", []), ("audit.yml", []),
+                        ("serial_console.yml", ["-e", "vmchannels_hosts=lab", "--limit", "other"])):
+        run = run_playbook(tmp_path, [{"import_playbook": os.path.join(PLAYBOOKS, book)}], inventory=str(inventory),
+                           args=extra, name=book[:-4])
+        assert run.rc == 2, run
+        failed = [e for e in run.results if e["status"] == "failed"]
+        assert len(failed) == 1, run
+        msg = failed[0]["result"]["msg"]
+        if extra:
+            assert "The host pattern 'lab' matches no host of the inventory within --limit other" in msg, msg
+        else:
+            assert "The host pattern 'vms' matches no host of the inventory, so there is nothing to do" in msg, msg
+        assert "-e vmchannels_hosts=PATTERN" in msg and "Groups of this inventory: lab, other." in msg, msg
+        assert not [e for e in run.results if e["action"].startswith("vmchannels")], run

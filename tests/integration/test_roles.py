@@ -13,6 +13,7 @@ pyVmomi (tests/integration/vsphere_helpers.py), not by trusting ``changed``:
 """
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -20,8 +21,8 @@ import pytest
 from pyVmomi import vim
 
 from conftest import ROOT, ansible_env, connect, run_playbook
-from vcsimctl import soap_methods
-from vsphere_helpers import find_vm, serial_ports
+from vcsimctl import soap_methods, soap_requests
+from vsphere_helpers import find_vm, power, serial_ports
 
 SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
 VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
@@ -43,6 +44,13 @@ class Trace(object):
 
     def methods(self):
         return soap_methods(self.path, self.offset)
+
+    def vm_name_lookups(self):
+        """The reads that look VMs up by name: PropertyCollector reads of VMs that start from a
+        folder (the root folder), where a read by moid starts from the VM itself."""
+        return [r for r in soap_requests(self.path, self.offset)
+                if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
+                and any(o.startswith("Folder:") for o in r.get("objects", []))]
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json", group_vars=None):
@@ -94,6 +102,7 @@ SIX_VMS = {
 }
 
 
+@pytest.mark.matrix
 def test_serial_console_check_mode_then_firewall_once_per_host_before_ports_then_idempotent(tmp_path, fresh_vcsim):
     sim = fresh_vcsim(vm=3)
     si = connect(sim)
@@ -231,6 +240,7 @@ def vmci_state(si, name):
     return device.filterEnable, rules
 
 
+@pytest.mark.matrix
 def test_vmci_firewall_profiles_rules_and_untouched_vms(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     si = connect(sim)
@@ -261,6 +271,94 @@ def test_vmci_firewall_profiles_rules_and_untouched_vms(tmp_path, fresh_vcsim):
     assert run.rc == 0, run
     assert changed_hosts(run) == []
     assert "ReconfigVM_Task" not in trace.methods()
+
+
+@pytest.mark.matrix
+def test_roles_and_audit_find_vms_by_moid_or_uuid_without_name_lookups(tmp_path, fresh_vcsim):
+    """serial_console_vm_moid / _uuid and vmci_firewall_vm_moid / _uuid: the inventory hosts are
+    labels, not VM names; the VMs are found by moid (no request) or uuid (FindAllByUuid), never
+    by a name look-up, and the moid wins over a wrong name."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    by_moid, by_uuid = find_vm(si, "DC0_H0_VM0"), find_vm(si, "DC0_C0_RP0_VM0")
+    inventory = write_inventory(tmp_path, {
+        "console-a": {"serial_console_vm_moid": by_moid._moId, "vmci_firewall_vm_moid": by_moid._moId,
+                      "serial_console_vm": "no-such-vm", "serial_console_ports": [{"number": 1, "backing": VSPC}],
+                      "vmci_firewall_profile": "deny_all"},
+        "console-b": {"serial_console_vm_uuid": by_uuid.config.uuid, "vmci_firewall_vm_uuid": by_uuid.config.uuid,
+                      "serial_console_ports": [{"number": 1, "backing": LISTEN}],
+                      "vmci_firewall_profile": "hypervisor_only"},
+    }, group_vars={"serial_console_allow_power_cycle": True})
+    books = [SERIAL_CONSOLE, VMCI_FIREWALL]
+    trace = Trace(sim)
+    for book in books:
+        run = run_playbook(tmp_path, [{"import_playbook": book}], sim=sim, inventory=inventory,
+                           name=os.path.basename(book)[:-4])
+        assert run.rc == 0, run
+        assert changed_hosts(run) == ["console-a", "console-b"]
+    assert trace.vm_name_lookups() == []
+    methods = trace.methods()
+    # console-b by uuid: one search per vSphere task of its own (plan, ports, VMCI).
+    assert methods.count("FindAllByUuid") == 3, methods
+    ports = serial_ports(by_moid)
+    assert sorted(ports) == [1] and ports[1]["backing"]["proxyURI"] == VSPC["proxy_uri"]
+    assert sorted(serial_ports(by_uuid)) == [1]
+    assert vmci_state(si, "DC0_H0_VM0")[1] == [("deny", "anyProtocol", "anyDirection", None, None)]
+    assert [r[1] for r in vmci_state(si, "DC0_C0_RP0_VM0")[1]] == ["hypervisor", "anyProtocol"]
+
+    trace.mark()
+    for book in books:
+        run = run_playbook(tmp_path, [{"import_playbook": book}], sim=sim, inventory=inventory, name="again")
+        assert run.rc == 0, run
+        assert changed_hosts(run) == []
+    audit_dir = tmp_path / "audit"
+    run = run_playbook(tmp_path, [{"import_playbook": os.path.join(ROOT, "playbooks", "audit.yml")}], sim=sim,
+                       inventory=inventory, args=["-e", "audit_report_dir=%s" % audit_dir], name="audit")
+    assert run.rc == 0, run
+    assert trace.vm_name_lookups() == []
+    assert "ReconfigVM_Task" not in trace.methods()
+    report = json.loads((audit_dir / "vmchannels-audit.json").read_text())
+    assert sorted((vm["inventory_hostname"], vm["name"], vm["moid"]) for vm in report["vms"]) == [
+        ("console-a", "DC0_H0_VM0", by_moid._moId), ("console-b", "DC0_C0_RP0_VM0", by_uuid._moId)]
+
+
+def firewall_warnings(run):
+    """(rule set, host) of every warning about a disabled rule set in the output (wrapped lines joined)."""
+    text = " ".join((run.stdout + run.stderr).split())
+    return re.findall(r"The ESXi firewall rule set '(\w+)' is disabled on host ([\w.-]+)", text)
+
+
+@pytest.mark.matrix
+@pytest.mark.parametrize("bulk", [False, True], ids=["per_vm", "bulk"])
+def test_role_warns_only_about_a_rule_set_that_stays_disabled(tmp_path, fresh_vcsim, bulk):
+    """The planning step reads a disabled rule set that the firewall step then enables: no warning.
+    With serial_console_manage_firewall: false the rule set stays disabled: the role warns, on the
+    first run and on a run that changes nothing."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+        power(find_vm(si, name), "poweredOff")
+    common = {"serial_console_bulk": bulk}
+    managed = write_inventory(tmp_path, {"DC0_H0_VM0": {"serial_console_ports": [{"number": 1, "backing": VSPC}]}},
+                              name="managed.json", group_vars=common)
+    assert rulesets(si)["DC0_H0"] == {"remoteSerialPort": False, "vSPC": False}
+    run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=managed, name="managed")
+    assert run.rc == 0, run
+    assert changed_hosts(run) == ["DC0_H0_VM0"]
+    assert rulesets(si)["DC0_H0"]["vSPC"] is True
+    assert firewall_warnings(run) == []
+
+    unmanaged = write_inventory(tmp_path, {"DC0_H0_VM1": {"serial_console_ports": [{"number": 1, "backing": LISTEN}]}},
+                                name="unmanaged.json", group_vars=dict(common, serial_console_manage_firewall=False))
+    for attempt in ("first", "again"):
+        run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=unmanaged,
+                           name="unmanaged-" + attempt)
+        assert run.rc == 0, run
+        assert changed_hosts(run) == (["DC0_H0_VM1"] if attempt == "first" else [])
+        warnings = firewall_warnings(run)
+        assert warnings and set(warnings) == {("remoteSerialPort", "DC0_H0")}, run.stdout
+        assert rulesets(si)["DC0_H0"]["remoteSerialPort"] is False
+    assert sorted(serial_ports(find_vm(si, "DC0_H0_VM1"))) == [1]
 
 
 @pytest.mark.parametrize("role", ["serial_console", "vmci_firewall"])

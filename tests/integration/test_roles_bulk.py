@@ -2,11 +2,15 @@
 per-VM mode (tests/integration/test_roles.py) with one request to plan every VM of the play and one
 run of the bulk module to configure them, in the run's one vSphere session, proven from the
 simulator's trace and by reading the VMs back."""
+import pytest
+
 from conftest import connect, run_playbook
 from test_roles import CLUSTER_HOSTS, SERIAL_CONSOLE, SIX_VMS, Trace, changed_hosts, rulesets, snapshot, write_inventory
 from vsphere_helpers import find_vm, power
 
 
+# ~45 s; the bulk path is in the CI legs through test_roles.py (firewall warnings, bulk)
+@pytest.mark.matrix(ci=False)
 def test_bulk_plans_and_configures_in_one_session(tmp_path, fresh_vcsim):
     sim = fresh_vcsim(vm=3)
     si = connect(sim)

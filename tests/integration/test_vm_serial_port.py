@@ -31,6 +31,7 @@ ALL_BACKINGS = [
 ]
 
 
+@pytest.mark.matrix
 def test_every_backing_added_edited_removed(play, si, sim):
     vm = find_vm(si, "DC0_H0_VM0")
     power(vm, "poweredOff")
@@ -122,6 +123,7 @@ def test_exclusive_removes_unlisted_ports(play, si):
     assert sorted(serial_ports(vm)) == [1]
 
 
+@pytest.mark.matrix
 def test_check_mode_and_diff_change_nothing(play, si, sim):
     vm = find_vm(si, "DC0_H0_VM3")
     power(vm, "poweredOff")
@@ -139,6 +141,7 @@ def test_check_mode_and_diff_change_nothing(play, si, sim):
     assert "ReconfigVM_Task" not in sim.soap_calls()
 
 
+@pytest.mark.matrix
 def test_powered_on_vm(play, si, sim):
     vm = find_vm(si, "DC0_H0_VM4")
     power(vm, "poweredOff")
@@ -173,6 +176,7 @@ def test_powered_on_vm(play, si, sim):
     assert vm.runtime.powerState == "poweredOn"
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("ident", ["name", "uuid", "instance_uuid", "moid", "folder"])
 def test_lookups(play, si, ident):
     vm = find_vm(si, "DC0_C0_RP0_VM0")

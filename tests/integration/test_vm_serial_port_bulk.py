@@ -16,6 +16,7 @@ def names(host, count):
     return ["DC0_%s_VM%d" % (host, i) for i in range(count)]
 
 
+@pytest.mark.matrix
 def test_many_vms_in_one_session(play, si, sim):
     vms = names("H0", 6)
     for name in vms:

@@ -112,6 +112,7 @@ def public(rank, action, protocol, direction, ports=None):
 
 
 # -- add, idempotence, budget, diff, by moid and by uuid -------------------------------------------
+@pytest.mark.matrix
 def test_add_rules_by_moid_then_unchanged(run, api, vms):
     moid, uuid = vms["DC0_H0_VM1"][:2]
     set_vmci(api, moid, False, [])
@@ -236,6 +237,7 @@ def test_toggle_keeps_rules_and_rules_keep_toggle(run, api, vms):
 
 
 # -- check mode ------------------------------------------------------------------------------------
+@pytest.mark.matrix
 def test_check_mode_changes_nothing(run, api, vms):
     moid = vms["DC0_H0_VM1"][0]
     set_vmci(api, moid, False, [(1, "allow", "hypervisor", "host", None, None)])
@@ -293,6 +295,8 @@ def test_validation_before_any_request(run, vms):
 
 
 # -- look-up, info, errors -------------------------------------------------------------------------
+# ~15 s; look-ups by name, uuid and moid are in the CI legs through test_vm_serial_port.py
+@pytest.mark.matrix(ci=False)
 def test_info_by_name_uuid_moid_and_round_trip(run, api, vms):
     moid, uuid, instance_uuid = vms["DC0_C0_RP0_VM1"]
     set_vmci(api, moid, True, [(3, "deny", "anyProtocol", "anyDirection", None, None),

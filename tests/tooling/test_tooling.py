@@ -2,7 +2,8 @@
 ansible-test sanity, ansible-galaxy collection build, ansible-doc and meta/runtime.yml.
 
 Every test runs the real tool from the project's virtual environment (the directory of
-``sys.executable``) and shows the tool's output when it fails.
+``sys.executable``) and shows the tool's output when it fails; ansible-doc, which users run, is the
+one of the Ansible under test (tests/ansible_under_test.py: a leg of scripts/matrix, if any).
 """
 import ast
 import fcntl
@@ -15,6 +16,8 @@ import tarfile
 
 import pytest
 import yaml
+
+import ansible_under_test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -207,9 +210,10 @@ def test_galaxy_build_ships_the_collection_only(tmp_path):
 # ansible-doc
 
 
+@pytest.mark.matrix
 @pytest.mark.parametrize("module", module_names())
 def test_ansible_doc_renders_module(module):
-    proc = run([os.path.join(BIN, "ansible-doc"), "-t", "module", "%s.%s" % (FQCN, module)])
+    proc = run([os.path.join(ansible_under_test.BIN, "ansible-doc"), "-t", "module", "%s.%s" % (FQCN, module)])
     assert proc.returncode == 0, proc.output
     assert proc.stderr.strip() == "", proc.output  # no warnings about the docs either
     assert "%s.%s" % (FQCN, module) in proc.stdout, proc.output

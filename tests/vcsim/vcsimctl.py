@@ -153,7 +153,9 @@ def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
 
     Each SOAP request is one line with "http": "POST", "method": the SOAP
     method (e.g. "RetrievePropertiesEx") and "session": a tag of its session
-    cookie ("" without one). Non-SOAP HTTP requests (pyVmomi's
+    cookie ("" without one); PropertyCollector reads also have "objects" (the
+    objects they start from, "Type:value"), "object_count" and "types" (the
+    property types they ask for). Non-SOAP HTTP requests (pyVmomi's
     GET /sdk/vimServiceVersions.xml) are left out. `since` is a byte offset
     (see Simulator.reset_trace)."""
     try:

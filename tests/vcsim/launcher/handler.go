@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"regexp"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,7 +50,38 @@ var (
 	reMethod = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_]\w*)`)
 	reThis   = regexp.MustCompile(`(?s)<_this\b([^>]*)>([^<]*)</_this>`)
 	reType   = regexp.MustCompile(`\btype="([^"]*)"`)
+	// The objects a PropertyCollector request starts from (ObjectSpec.obj) and the types it asks
+	// properties of (PropertySpec.type; a TraversalSpec's <type> is not inside a <propSet>).
+	reObj     = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?obj\b[^>]*\btype="([^"]*)"[^>]*>([^<]*)</`)
+	rePropSet = regexp.MustCompile(`(?s)<(?:[A-Za-z_][\w.-]*:)?propSet\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?type\b[^>]*>([^<]*)</`)
 )
+
+// maxTracedObjects bounds the "objects" of one trace line (a read of 500 VMs names the first ones
+// and counts them all in "object_count").
+const maxTracedObjects = 20
+
+// propertySpecs returns the starting objects ("Type:value", at most maxTracedObjects), their
+// number, and the sorted distinct property types of a PropertyCollector request body.
+func propertySpecs(body []byte) ([]string, int, []string) {
+	var objects []string
+	matches := reObj.FindAllSubmatch(body, -1)
+	for _, m := range matches {
+		if len(objects) < maxTracedObjects {
+			objects = append(objects, string(m[1])+":"+string(m[2]))
+		}
+	}
+	seen := map[string]bool{}
+	var types []string
+	for _, m := range rePropSet.FindAllSubmatch(body, -1) {
+		t := string(m[1])
+		if !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	sort.Strings(types)
+	return objects, len(matches), types
+}
 
 func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == faultsPath {
@@ -57,7 +90,7 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method != http.MethodPost {
 		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
-			h.tracer.log(r.Method, r.URL.Path, "", "", "", "", 0)
+			h.tracer.log(r.Method, r.URL.Path, "", "", "", "", 0, nil, 0, nil)
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -83,7 +116,12 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if h.tracer != nil {
-		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, sessionTag(r), len(body))
+		var objects, types []string
+		count := 0
+		if strings.HasPrefix(method, "Retrieve") || method == "CreateFilter" {
+			objects, count, types = propertySpecs(body)
+		}
+		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, sessionTag(r), len(body), objects, count, types)
 	}
 	if method == "Login" && h.loginDelay > 0 {
 		time.Sleep(h.loginDelay)
@@ -148,6 +186,10 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 //
 // SOAP calls are the lines with "http":"POST" (their "method" is the SOAP
 // method); other HTTP requests (GET) are logged with an empty "method".
+// PropertyCollector reads (Retrieve*, CreateFilter) also carry "objects" (the
+// ObjectSpecs they start from, "Type:value", the first 20), "object_count" and
+// "types" (the PropertySpec types): a look-up by name starts from the root
+// folder ("Folder:group-d1"), a read by moid from the VM itself.
 type requestTracer struct {
 	mu  sync.Mutex
 	f   *os.File
@@ -162,21 +204,26 @@ func newRequestTracer(path string) (*requestTracer, error) {
 	return &requestTracer{f: f}, nil
 }
 
-func (t *requestTracer) log(httpMethod, path, method, thisType, this, session string, n int) {
+func (t *requestTracer) log(httpMethod, path, method, thisType, this, session string, n int, objects []string,
+	count int, types []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
 	line, _ := json.Marshal(struct {
-		Seq      int64  `json:"seq"`
-		Time     string `json:"time"`
-		HTTP     string `json:"http"`
-		Path     string `json:"path"`
-		Method   string `json:"method"`
-		ThisType string `json:"this_type"`
-		This     string `json:"this"`
-		Session  string `json:"session"`
-		Bytes    int    `json:"bytes"`
-	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, session, n})
+		Seq         int64    `json:"seq"`
+		Time        string   `json:"time"`
+		HTTP        string   `json:"http"`
+		Path        string   `json:"path"`
+		Method      string   `json:"method"`
+		ThisType    string   `json:"this_type"`
+		This        string   `json:"this"`
+		Session     string   `json:"session"`
+		Bytes       int      `json:"bytes"`
+		Objects     []string `json:"objects,omitempty"`
+		ObjectCount int      `json:"object_count,omitempty"`
+		Types       []string `json:"types,omitempty"`
+	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, session, n, objects,
+		count, types})
 	_, _ = t.f.Write(append(line, '\n'))
 }
 
