@@ -51,6 +51,7 @@ def _results(run, sim):
     return json.loads(text.replace('"port": %d' % sim.port, '"port": "PORT"').replace(":%d" % sim.port, ":PORT"))
 
 
+@pytest.mark.matrix
 def test_results_are_those_of_the_shipped_module(fresh_vcsim, tmp_path):
     runs = {}
     for mode, env in (("in-process", {}), ("shipped", SHIPPED)):
@@ -92,6 +93,7 @@ def test_results_are_those_of_the_shipped_module(fresh_vcsim, tmp_path):
         assert [p.backing.serviceURI for p in ports] == ["telnet://:7001"]
 
 
+@pytest.mark.matrix
 def test_one_login_per_run_logged_out_at_its_end(fresh_vcsim, tmp_path):
     sim = fresh_vcsim()
     tasks = [
@@ -129,6 +131,7 @@ def test_shared_session_can_be_turned_off(fresh_vcsim, tmp_path):
     assert sim.soap_calls()["Login"] == 3
 
 
+@pytest.mark.matrix
 def test_parallel_forks_share_one_session_and_wait_on_their_own_collectors(fresh_vcsim, tmp_path):
     sim = fresh_vcsim(vm=5)
     vms = ["DC0_H0_VM%d" % v for v in range(5)] + ["DC0_C0_RP0_VM%d" % v for v in range(5)]
@@ -154,6 +157,7 @@ def test_parallel_forks_share_one_session_and_wait_on_their_own_collectors(fresh
     assert sorted(filtered) == sorted(vms)
 
 
+@pytest.mark.matrix
 def test_an_ended_session_is_replaced_without_failing_the_task(fresh_vcsim, tmp_path):
     sim = fresh_vcsim()
     terminate = tmp_path / "terminate.py"
@@ -187,6 +191,7 @@ def test_an_ended_session_is_replaced_without_failing_the_task(fresh_vcsim, tmp_
     assert methods.count("TerminateSession") == 1
 
 
+@pytest.mark.matrix
 def test_main_process_preloads_modules_types_and_store(fresh_vcsim, tmp_path):
     sim = fresh_vcsim()
     for strategy in ("linear", "free"):
