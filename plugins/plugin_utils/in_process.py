@@ -43,7 +43,10 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
-from ansible.vars.clean import remove_internal_keys
+try:
+    from ansible.vars.clean import remove_internal_keys
+except ImportError:  # gone in ansible-core 2.21.5 (scripts/matrix): its results clean themselves (_decode)
+    remove_internal_keys = None
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import pyvmomi_types, sessions
