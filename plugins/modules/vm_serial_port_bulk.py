@@ -25,6 +25,9 @@ description:
     for those VMs.
   - VMs whose change was refused because someone else edited them meanwhile are read again and
     retried (three attempts).
+  - In check mode with C(--diff), the diff holds every VM whose ports differ from what O(vms) asks
+    for, also the VMs that could not be changed (their C(after) is what was asked), which makes the
+    module a drift report over many VMs in one session.
 extends_documentation_fragment:
   - vmchannels.vsphere.base_options
   - vmchannels.vsphere.attributes
@@ -116,6 +119,11 @@ vms:
     - One entry per VM of O(vms), in the same order - C(vm), C(changed), C(changes), C(serial_ports)
       as M(vmchannels.vsphere.vm_serial_port) returns them; C(failed), C(msg) and C(error_kind) for
       a VM that could not be changed.
+    - C(serial_ports_before), for every VM that was read, lists its ports as they were before the
+      run, in the format of C(serial_ports).
+    - C(changes) of a VM that could not be changed because of its power state (or its hardware
+      version) still lists the port operations it needs; it has no C(serial_ports).
+    - C(esxi_host) names the ESXi host that runs the VM (when the hosts could be read).
     - C(firewall), for a VM with network-backed ports, names the ESXi host that runs it and says
       whether each rule set its ports need is enabled there.
   returned: always
@@ -136,6 +144,8 @@ vms:
           allow_guest_control: false
           connected: false
           status: null
+      serial_ports_before: []
+      esxi_host: esx01.example.com
       firewall: {"host": "esx01.example.com", "rulesets": {"vSPC": true}}
     - vm: {"name": "web02"}
       changed: false
@@ -152,11 +162,8 @@ failed_vms:
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
-    vm_identity_argument_spec,
-    vm_identity_errors,
-)
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import failure, validate_entries
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_bulk import ensure_many
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
@@ -178,27 +185,16 @@ def argument_spec():
 def validate(params):
     """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
     spec of vm_serial_port), before any request."""
-    errors = []
-    if params["parallel"] < 1:
-        errors.append("parallel must be at least 1, got %d" % params["parallel"])
-    if not params["vms"]:
-        errors.append("vms is empty: list at least one VM")
     validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
-    seen = {}
-    for index, vm in enumerate(params["vms"] or []):
-        where = "vms[%d] (%s)" % (index, vm.get("name") or vm.get("uuid") or vm.get("moid"))
-        identity = tuple((k, vm.get(k)) for k in ("name", "uuid", "moid", "datacenter", "folder"))
-        if identity in seen:
-            errors.append("%s: the VM is listed twice (also vms[%d])" % (where, seen[identity]))
-        seen.setdefault(identity, index)
-        errors += ["%s: %s" % (where, e) for e in vm_identity_errors(vm)]
+
+    def entry_errors(vm):
         checked = validator.validate(dict(serial_ports=vm["serial_ports"]))
         if checked.error_messages:
-            errors += ["%s: %s" % (where, e) for e in checked.error_messages]
-            continue
+            return list(checked.error_messages)
         vm["serial_ports"] = checked.validated_parameters["serial_ports"]
-        errors += ["%s.%s" % (where, e) for e in validate_ports(vm["serial_ports"])]
-    return errors
+        return validate_ports(vm["serial_ports"])
+
+    return validate_entries(params, entry_errors)
 
 
 def _logic(module, client):
@@ -208,12 +204,7 @@ def _logic(module, client):
     for warning in warnings:
         module.warn(warning)
     if result["failed_vms"]:
-        failures = ["%s: %s" % (r["vm"].get("name") or r["vm"].get("moid") or r["vm"].get("uuid"), r["msg"])
-                    for r in result["vms"] if r.get("failed")]
-        error = VSphereError("%d of %d VMs could not be changed (the others were): %s"
-                             % (len(failures), len(result["vms"]), " | ".join(failures)), kind="partial")
-        error.result = result
-        raise error
+        raise failure(result, module.check_mode)
     return result
 
 
