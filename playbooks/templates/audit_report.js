@@ -39,9 +39,9 @@
         closed: closed,
         vmci: vm.vmci.text, vmciFiltering: vm.vmci.filtering, vmciError: !!vm.vmci.error,
         status: vm.status, details: rowDetails,
-        problem: vm.status === "drifted" || vm.status === "error" || closed || portBad ||
-          (!vm.vmci.error && !vm.vmci.filtering),
-        driftOnly: vm.status === "drifted" && !closed && !portBad && vm.vmci.filtering
+        // red: the VM could not be audited, or a port cannot work; amber: drift, or no VMCI filtering
+        level: vm.status === "error" || closed || portBad ? "bad" :
+          vm.status === "drifted" || (!vm.vmci.error && !vm.vmci.filtering) ? "warn" : ""
       });
     });
   });
@@ -56,7 +56,7 @@
 
   rows.forEach(function (row) {
     var tr = document.createElement("tr");
-    if (row.problem) { tr.className = row.driftOnly ? "problem drift-only" : "problem"; }
+    if (row.level) { tr.className = row.level; }
     cell(tr, row.vm);
     cell(tr, row.host);
     cell(tr, row.cluster);
@@ -127,7 +127,7 @@
         (!filters.cluster.value || row.cluster === filters.cluster.value) &&
         (!filters.backing.value || row.backing === filters.backing.value) &&
         (!filters.status.value || row.status === filters.status.value) &&
-        (!filters.problems.checked || row.problem);
+        (!filters.problems.checked || row.level !== "");
       row.tr.hidden = !visible;
       if (visible) { count += 1; }
     });
@@ -153,4 +153,5 @@
   });
   render();
   document.documentElement.setAttribute("data-ready", "true");
+  if (window.performance && performance.mark) { performance.mark("audit-ready"); }
 })();

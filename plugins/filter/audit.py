@@ -116,7 +116,7 @@ def vmci_text(vmci):
         return "on: %s" % rules_text(rules)
     if vmci.get("filter_enabled"):
         return "on, no rules (nothing filtered)"
-    return "off" + (" (%d rules kept)" % len(rules) if rules else "")
+    return "off" + (" (%d rule%s kept)" % (len(rules), "s" if len(rules) > 1 else "") if rules else "")
 
 
 # -- the report ------------------------------------------------------------------------------------
