@@ -72,7 +72,8 @@ def serial_drift(before, after):
             out.append("%s: missing (wanted: %s)" % (key, backing_text(want.get("backing"))))
             continue
         if want is None:
-            out.append("%s: %s is not in the inventory (removed when exclusive)" % (key, backing_text(have.get("backing"))))
+            out.append("%s: %s is not in the inventory (removed when exclusive)"
+                       % (key, backing_text(have.get("backing"))))
             continue
         old, new = have.get("backing") or {}, want.get("backing") or {}
         if old.get("type") != new.get("type"):

@@ -63,7 +63,8 @@ options:
       rules:
         description:
           - The complete, ordered rule list, in the format of
-            O(vmchannels.vsphere.vm_vmci_filter#module:rules), validated the same way before any request.
+            O(vmchannels.vsphere.vm_vmci_filter#module:rules) (C(action), C(protocol), C(direction),
+            C(ports), C(rank)), validated the same way before any request.
           - When not set, the rules stay as they are.
         type: list
         elements: dict
@@ -164,21 +165,23 @@ diff:
           rules: [{rank: 1, action: deny, protocol: anyProtocol, direction: anyDirection, ports: null}]
 """
 
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_argument_spec
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import failure, validate_entries
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import (
     ensure_many,
     rule_argument_spec,
-    validate,
 )
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import validate as validate_rules
 
 
 def argument_spec():
     vm = vm_identity_argument_spec()
     vm.update(
         filter_enabled=dict(type="bool"),
-        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
+        rules=dict(type="list", elements="dict"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     return dict(
@@ -186,6 +189,23 @@ def argument_spec():
                  required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
         parallel=dict(type="int", default=20),
     )
+
+
+def validate(params):
+    """Every problem with ``vms`` (normalizing each ``rules`` list in place with the argument spec of
+    vm_vmci_filter), before any request."""
+    validator = ArgumentSpecValidator(dict(rules=dict(type="list", elements="dict", options=rule_argument_spec())))
+
+    def entry_errors(vm):
+        if vm.get("rules") is None:
+            return validate_rules(vm)
+        checked = validator.validate(dict(rules=vm["rules"]))
+        if checked.error_messages:
+            return list(checked.error_messages)
+        vm["rules"] = checked.validated_parameters["rules"]
+        return validate_rules(vm)
+
+    return validate_entries(params, entry_errors)
 
 
 def _logic(module, client):
@@ -201,7 +221,7 @@ def _logic(module, client):
 
 def main():
     module = build_module(argument_spec(), supports_check_mode=True)
-    fail_on_errors(module, validate_entries(module.params, validate))
+    fail_on_errors(module, validate(module.params))
     run(module, _logic)
 
 

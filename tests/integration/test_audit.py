@@ -241,7 +241,10 @@ def test_html_report_in_chromium_figures_sorting_filtering_no_request(audited):
 
                 # The summary figures, against the simulator.
                 expected = expected_figures(si, [n for n in INVENTORY if n != "ghost01"])
-                figure = lambda key: int(page.inner_text('[data-figure="%s"]' % key))  # noqa: E731
+
+                def figure(key, page=page):
+                    return int(page.inner_text('[data-figure="%s"]' % key))
+
                 assert figure("vms") == expected["vms"] + 1
                 assert figure("serial_ports") == expected["serial_ports"]
                 assert figure("network_ports_not_ready") == expected["network_ports_not_ready"] == 1

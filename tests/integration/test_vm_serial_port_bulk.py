@@ -72,8 +72,8 @@ def test_failures_are_reported_and_the_others_changed(play, si):
     # the refused VM still says what it needs, and what it has; it has no ports "after"
     assert result["vms"][1]["changes"] == [{"op": "add", "number": 3}]
     assert result["vms"][1]["serial_ports_before"] == [] and "serial_ports" not in result["vms"][1]
-    assert [r.get("esxi_host") for r in result["vms"]] == [find_vm(si, vms[0]).runtime.host.name,
-                                                         find_vm(si, vms[1]).runtime.host.name, None]
+    hosts = [find_vm(si, vms[0]).runtime.host.name, find_vm(si, vms[1]).runtime.host.name, None]
+    assert [r.get("esxi_host") for r in result["vms"]] == hosts
     assert result["vms"][2]["error_kind"] == "not_found"
     assert sorted(serial_ports(find_vm(si, vms[0]))) == [3]
     assert serial_ports(find_vm(si, vms[1])) == {}
