@@ -102,8 +102,8 @@ def vmci_drift(before, after):
     """How the VMCI firewall of one VM differs, in words, from the halves of the VMCI module's diff."""
     out = []
     if bool(before.get("filter_enabled")) != bool(after.get("filter_enabled")):
-        out.append("VMCI filtering %s -> %s" % ("on" if before.get("filter_enabled") else "off",
-                                               "on" if after.get("filter_enabled") else "off"))
+        out.append("VMCI filtering %s -> %s" % (
+            "on" if before.get("filter_enabled") else "off", "on" if after.get("filter_enabled") else "off"))
     if before.get("rules") != after.get("rules"):
         out.append("VMCI rules: %s -> %s" % (rules_text(before.get("rules")), rules_text(after.get("rules"))))
     return out
