@@ -178,7 +178,7 @@ def _wave(client, concern, runs, timeout, check_mode):
     if not started:
         return []
     tasks = [task for task, _run in started.values()]
-    outcome = wait_for_tasks(client.content, tasks, timeout, destroy_filter=True,
+    outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=True,
                              watch=[(run.ref, ["config.hardware.device"]) for _task, run in started.values()],
                              what="reconfiguring %s of %d VMs" % (concern.noun, len(tasks)))
     retry, reread = [], []

@@ -15,9 +15,10 @@ __metaclass__ = type
 import os
 import socket
 import ssl
+from contextlib import contextmanager
 
 try:
-    from pyVim.connect import Disconnect, SmartStubAdapter
+    from pyVim.connect import SmartStubAdapter
     from pyVmomi import vim, vmodl
 
     HAS_PYVMOMI = True
@@ -106,6 +107,12 @@ class VSphereClient(object):
     ServiceContent; :attr:`stub` builds managed-object references without a round trip.
     """
 
+    #: A store of sessions shared by the tasks of one Ansible run, or ``None``: a module shipped to
+    #: its interpreter logs in and out itself. The controller sets it while it runs a module inside
+    #: Ansible's worker (``plugins/plugin_utils/sessions.py``); the store logs the sessions out when
+    #: the run ends.
+    shared_sessions = None
+
     def __init__(self, hostname, username, password, port=443, validate_certs=True,
                  proxy_host=None, proxy_port=None, timeout=300):
         self.hostname = hostname
@@ -118,6 +125,10 @@ class VSphereClient(object):
         self.timeout = timeout
         self.si = None
         self.content = None
+        self._logged_in = False
+        self._shared = None  # the shared-session entry this client uses, when it uses one
+        self._reused = False  # the session came from the store (it may have ended meanwhile)
+        self._collector = None  # the private PropertyCollector of a shared session
 
     # -- session ------------------------------------------------------------------------------
     def _ssl_context(self):
@@ -136,11 +147,10 @@ class VSphereClient(object):
             text = text.replace(self._password, "********")
         return text
 
-    def connect(self):
-        if not HAS_PYVMOMI:
-            raise VSphereError("The Python library pyVmomi is required: pip install pyVmomi", kind="dependency")
-        if not self.hostname:
-            raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
+    def _open(self, read_content=True):
+        """The stub and the ServiceContent: SmartStubAdapter negotiates the API version over plain
+        HTTP GETs, then one request, RetrieveServiceContent. (SmartConnect would read the content a
+        second time when it is first used.)"""
         kwargs = dict(
             host=self.hostname, port=self.port, httpConnectionTimeout=self.timeout, connectionPoolTimeout=-1,
         )
@@ -151,14 +161,68 @@ class VSphereClient(object):
         if self.proxy_host:
             kwargs["httpProxyHost"] = self.proxy_host
             kwargs["httpProxyPort"] = self.proxy_port or 80
+        stub = SmartStubAdapter(**kwargs)
+        self.si = vim.ServiceInstance("ServiceInstance", stub)
+        if read_content:
+            self.content = self.si.RetrieveContent()
+
+    def _login(self):
+        """Log in on the open stub (one request); returns the session cookie."""
+        self.content.sessionManager.Login(self.username, self._password, None)
+        self._logged_in = True
+        return self.stub.cookie
+
+    def connect(self):
+        """Open the session: a login of its own, or the run's shared session (see :attr:`shared_sessions`)."""
+        if not HAS_PYVMOMI:
+            raise VSphereError("The Python library pyVmomi is required: pip install pyVmomi", kind="dependency")
+        if not self.hostname:
+            raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
+        with self._translated_login_errors():
+            self._open()
+            if self.shared_sessions is None:
+                self._login()
+            else:
+                self._join_shared_session()
+        return self
+
+    def _join_shared_session(self):
+        """Use the session the run's earlier tasks opened, or log in and offer it to the later ones.
+
+        A shared session may have been ended by vCenter since (idle timeout, restart, an
+        administrator): the first request it refuses with ``NotAuthenticated`` is sent again after a
+        new login, which replaces the stored one. A refused request changed nothing, so resending it
+        is safe.
+        """
+        self._shared = self.shared_sessions.entry(
+            hostname=self.hostname, port=self.port, username=self.username, password=self._password,
+            validate_certs=self.validate_certs, proxy_host=self.proxy_host, proxy_port=self.proxy_port,
+            session_manager=self.content.sessionManager._moId,
+        )
+        cookie, self._reused = self._shared.checkout(self._login)
+        stub = self.stub
+        if self._reused:
+            stub.cookie = cookie
+        invoke = stub.InvokeMethod
+
+        def invoke_renewing(mo, info, args):
+            try:
+                return invoke(mo, info, args)
+            except vim.fault.NotAuthenticated:
+                if not self._reused:
+                    raise
+                self._reused = False
+                with self._translated_login_errors():
+                    stub.cookie = self._shared.renew(stub.cookie, self._login)
+                return invoke(mo, info, args)
+
+        stub.InvokeMethod = invoke_renewing
+
+    @contextmanager
+    def _translated_login_errors(self):
+        """Every failure of opening a session as one :class:`VSphereError` with a clear message."""
         try:
-            # SmartStubAdapter negotiates the API version over plain HTTP GETs; then exactly two
-            # requests: RetrieveServiceContent and Login. (SmartConnect would read the content a
-            # second time when it is first used.)
-            stub = SmartStubAdapter(**kwargs)
-            self.si = vim.ServiceInstance("ServiceInstance", stub)
-            content = self.si.RetrieveContent()
-            content.sessionManager.Login(self.username, self._password, None)
+            yield
         except vim.fault.PasswordExpired:
             raise VSphereError(
                 "Cannot log in to %s as %s: the password has expired (PasswordExpired). Change it (vSphere "
@@ -197,30 +261,63 @@ class VSphereClient(object):
                 "Cannot log in to %s: %s" % (self._where(), self.scrub(_fault_text(fault))), kind="login",
                 fault=fault,
             )
+        except VSphereError:
+            raise
         except Exception as exc:  # pyVmomi raises bare Exceptions for non-vSphere endpoints
             raise VSphereError(
                 "Cannot connect to %s: %s" % (self._where(), self.scrub(exc)), kind="connection",
             )
-        self.content = content
-        return self
+
+    def wait_collector(self):
+        """The PropertyCollector to wait for updates on (``WaitForUpdatesEx``).
+
+        A session of its own waits on the session's collector. A shared session may serve other
+        tasks waiting at the same time: each client then waits on a private collector (created on
+        first use, destroyed by :meth:`close`), so no waiter sees, or consumes, another's updates.
+        """
+        if self._shared is None:
+            return self.content.propertyCollector
+        if self._collector is None:
+            try:
+                self._collector = self.content.propertyCollector.CreatePropertyCollector()
+            except vmodl.MethodFault as fault:
+                raise fault_to_error(fault, "creating a property collector")
+        return self._collector
 
     def close(self):
-        """Log out. Filters and views created in the session die with it."""
-        if self.si is not None:
+        """End this client's use of the session: log out of a session of its own; of a shared one,
+        only destroy the private collector (the run logs the session out when it ends)."""
+        if self.si is None:
+            return
+        try:
+            if self._collector is not None:
+                self._collector.DestroyPropertyCollector()
+            elif self._shared is None and self._logged_in:
+                # Logout through the content read at login: pyVim's Disconnect() would first fetch
+                # the ServiceContent again (one more request per run).
+                self.content.sessionManager.Logout()
+        except Exception:  # the session may already be gone; this is best effort
+            pass
+        finally:
             try:
-                if self.content is not None:
-                    # Logout through the content read at login: pyVim's Disconnect() would first
-                    # fetch the ServiceContent again (one more request per run).
-                    try:
-                        self.content.sessionManager.Logout()
-                    finally:
-                        self.si._stub.DropConnections()
-                else:
-                    Disconnect(self.si)
-            except Exception:  # the session may already be gone; logging out is best effort
+                self.si._stub.DropConnections()
+            except Exception:
                 pass
-            self.si = None
-            self.content = None
+        self.si = None
+        self.content = None
+        self._collector = None
+        self._logged_in = False
+
+    def end_session(self, cookie, session_manager):
+        """Log out the session ``cookie`` (a shared session, at the end of the run that opened it):
+        one request, to the SessionManager whose moid the login saw."""
+        try:
+            with self._translated_login_errors():
+                self._open(read_content=False)
+                self.stub.cookie = cookie
+                vim.SessionManager(session_manager, self.stub).Logout()
+        finally:
+            self.close()
 
     def __enter__(self):
         return self.connect()

@@ -60,10 +60,10 @@ def _apply(outcome, obj_update):
                 values[change.name] = change.val
 
 
-def _wait(content, object_set, prop_set, outcome, is_done, timeout, what, destroy_filter=False):
+def _wait(client, object_set, prop_set, outcome, is_done, timeout, what, destroy_filter=False):
     """Create one filter, feed its updates to ``outcome`` until ``is_done(outcome)`` or timeout."""
     pc_types = vmodl.query.PropertyCollector
-    collector = content.propertyCollector
+    collector = client.wait_collector()
     deadline = time.monotonic() + timeout
     try:
         flt = collector.CreateFilter(pc_types.FilterSpec(objectSet=object_set, propSet=prop_set), partialUpdates=False)
@@ -104,14 +104,15 @@ def _wait(content, object_set, prop_set, outcome, is_done, timeout, what, destro
                 pass
 
 
-def wait_for_tasks(content, tasks, timeout, watch=None, destroy_filter=False, what="the vSphere task"):
+def wait_for_tasks(client, tasks, timeout, watch=None, destroy_filter=False, what="the vSphere task"):
     """Wait until every task of ``tasks`` has ended, at most ``timeout`` seconds.
 
     ``watch`` is a list of ``(object, [property paths])`` to follow in the same updates. Raises
     :class:`VSphereError` (kind ``timeout``) when the tasks do not end in time; task faults are
     *returned* in ``outcome.error`` so bulk callers can report each object. The filter belongs to
-    the session and is destroyed at logout; ``destroy_filter`` removes it at once (one more
-    request), which long-lived sessions that wait many times should ask for.
+    collector :meth:`VSphereClient.wait_collector` gives and dies with it or with the session;
+    ``destroy_filter`` removes it at once (one more request), which clients that wait many times
+    should ask for.
     """
     pc_types = vmodl.query.PropertyCollector
     watch = list(watch or [])
@@ -127,10 +128,10 @@ def wait_for_tasks(content, tasks, timeout, watch=None, destroy_filter=False, wh
     def done(outcome):
         return all(outcome.state.get(m) in _DONE for m in moids)
 
-    return _wait(content, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
+    return _wait(client, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
 
 
-def wait_for_property(content, obj, path, wanted, timeout, what, destroy_filter=True):
+def wait_for_property(client, obj, path, wanted, timeout, what, destroy_filter=True):
     """Wait until ``path`` of ``obj`` equals ``wanted`` (for changes that have no task, such as a
     guest shutdown)."""
     pc_types = vmodl.query.PropertyCollector
@@ -140,7 +141,7 @@ def wait_for_property(content, obj, path, wanted, timeout, what, destroy_filter=
     def done(outcome):
         return outcome.watched.get(obj._moId, {}).get(path) == wanted
 
-    return _wait(content, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
+    return _wait(client, object_set, prop_set, TaskOutcome(), done, timeout, what, destroy_filter)
 
 
 def task_error(outcome, task, what):

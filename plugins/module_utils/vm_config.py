@@ -82,7 +82,7 @@ def reconfigure(client, props, device_changes, timeout, what):
         task = vm.ReconfigVM_Task(spec=spec)
     except vmodl.MethodFault as fault:
         raise fault_to_error(fault, what)
-    outcome = wait_for_tasks(client.content, [task], timeout, watch=[(vm, list(VM_PATHS))], what=what)
+    outcome = wait_for_tasks(client, [task], timeout, watch=[(vm, list(VM_PATHS))], what=what)
     error = task_error(outcome, task, what)
     if error is not None:
         raise error
@@ -93,7 +93,7 @@ def reconfigure(client, props, device_changes, timeout, what):
 
 def wait_for_power_state(client, vm, wanted, timeout, what):
     """Wait until ``runtime.powerState`` of ``vm`` is ``wanted`` (a guest shutdown has no task)."""
-    return wait_for_property(client.content, vm, "runtime.powerState", wanted, timeout, what)
+    return wait_for_property(client, vm, "runtime.powerState", wanted, timeout, what)
 
 
 def power_task(client, vm, operation, timeout, what):
@@ -102,7 +102,7 @@ def power_task(client, vm, operation, timeout, what):
         task = getattr(vm, operation)()
     except vmodl.MethodFault as fault:
         raise fault_to_error(fault, what)
-    outcome = wait_for_tasks(client.content, [task], timeout, what=what)
+    outcome = wait_for_tasks(client, [task], timeout, what=what)
     error = task_error(outcome, task, what)
     if error is not None:
         raise error

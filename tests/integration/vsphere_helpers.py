@@ -4,6 +4,16 @@ from pyVim.task import WaitForTask
 from pyVmomi import vim
 
 
+#: The requests of the run's one shared session (tests/integration/test_in_process.py), not of a task.
+SESSION_METHODS = ("Login", "Logout")
+
+
+def task_requests(calls):
+    """The requests of a run's tasks: every SOAP call of ``calls`` (a Counter) but the session's
+    login and logout, which a run pays once whatever its number of tasks."""
+    return sum(n for method, n in calls.items() if method not in SESSION_METHODS)
+
+
 def find_vm(si, name):
     view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.VirtualMachine], True)
     try:

@@ -14,7 +14,7 @@ or as a CLI::
 
     python tests/vcsim/vcsimctl.py build
     python tests/vcsim/vcsimctl.py start --state-dir DIR [--dc N --cluster N --host N
-        --standalone-host N --vm N --folder N --esx --delay-ms MS --username U
+        --standalone-host N --vm N --folder N --esx --delay-ms MS --login-delay-ms MS --username U
         --password P --cert FILE --key FILE --no-tls --no-trace --no-config-options]
     python tests/vcsim/vcsimctl.py stop --state-dir DIR
     python tests/vcsim/vcsimctl.py count --trace FILE [--json]
@@ -50,7 +50,7 @@ BINARY_PREFIX = "vcsim-"
 DEFAULT_USERNAME = "administrator@vsphere.local"
 DEFAULT_PASSWORD = "Vcsim-Not-A-Secret-42"
 
-__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "soap_methods", "SimulatorError"]
+__all__ = ["build", "source_hash", "Simulator", "count_soap_calls", "soap_methods", "soap_requests", "SimulatorError"]
 
 
 class SimulatorError(RuntimeError):
@@ -144,10 +144,16 @@ def build(force: bool = False) -> Path:
 
 
 def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
-    """The SOAP method names of a launcher trace file (JSON lines), in order.
+    """The SOAP method names of a launcher trace file (JSON lines), in order (see soap_requests)."""
+    return [rec["method"] for rec in soap_requests(trace_file, since)]
 
-    Each SOAP request is one line with "http": "POST" and "method": the SOAP
-    method (e.g. "RetrievePropertiesEx"). Non-SOAP HTTP requests (pyVmomi's
+
+def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The SOAP requests of a launcher trace file (JSON lines), in order, as dicts.
+
+    Each SOAP request is one line with "http": "POST", "method": the SOAP
+    method (e.g. "RetrievePropertiesEx") and "session": a tag of its session
+    cookie ("" without one). Non-SOAP HTTP requests (pyVmomi's
     GET /sdk/vimServiceVersions.xml) are left out. `since` is a byte offset
     (see Simulator.reset_trace)."""
     try:
@@ -156,7 +162,7 @@ def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
             data = f.read()
     except FileNotFoundError:
         return []
-    methods = []
+    requests = []
     for line in data.splitlines():
         if not line.strip():
             continue
@@ -165,8 +171,8 @@ def soap_methods(trace_file: str | os.PathLike, since: int = 0) -> list:
         except ValueError:
             continue  # a line being written right now
         if rec.get("http", "POST") == "POST" and rec.get("method"):
-            methods.append(rec["method"])
-    return methods
+            requests.append(rec)
+    return requests
 
 
 def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
@@ -200,7 +206,7 @@ class Simulator:
     """A running launcher process. Options map to launcher flags:
 
     dc, cluster, host, standalone_host, vm, folder (ints), esx (bool),
-    delay_ms (int), trace (True = a file in the work dir, a path, or False),
+    delay_ms (int: every request), login_delay_ms (int: Login alone), trace (True = a file in the work dir, a path, or False),
     username/password (enforced only when both are given), cert/key (PEM
     files), tls (default True), config_options (default True).
     state_dir: work directory (ready.json, stdout/stderr logs, trace); a
@@ -209,15 +215,15 @@ class Simulator:
 
     OPTION_FLAGS = {
         "dc": "-dc", "cluster": "-cluster", "host": "-host", "standalone_host": "-standalone-host",
-        "vm": "-vm", "folder": "-folder", "delay_ms": "-delay",
+        "vm": "-vm", "folder": "-folder", "delay_ms": "-delay", "login_delay_ms": "-login-delay",
         "username": "-username", "password": "-password", "cert": "-cert", "key": "-key",
     }
 
     def __init__(self, *, dc=None, cluster=None, host=None, standalone_host=None, vm=None, folder=None,
-                 esx=False, delay_ms=None, trace=True, username=None, password=None, cert=None, key=None,
+                 esx=False, delay_ms=None, login_delay_ms=None, trace=True, username=None, password=None, cert=None, key=None,
                  tls=True, config_options=True, state_dir=None, detach=False, start_timeout=60.0):
         self.options = dict(dc=dc, cluster=cluster, host=host, standalone_host=standalone_host, vm=vm,
-                            folder=folder, delay_ms=delay_ms, username=username, password=password,
+                            folder=folder, delay_ms=delay_ms, login_delay_ms=login_delay_ms, username=username, password=password,
                             cert=cert, key=key)
         self.esx = bool(esx)
         self.tls = bool(tls)
@@ -369,6 +375,12 @@ class Simulator:
             raise SimulatorError("started with trace=False")
         return count_soap_calls(self.trace_file, self._trace_offset)
 
+    def soap_requests(self) -> list:
+        """The SOAP requests (dicts with "method" and "session") since start() or reset_trace()."""
+        if not self.trace_file:
+            raise SimulatorError("started with trace=False")
+        return soap_requests(self.trace_file, self._trace_offset)
+
     def state(self) -> dict:
         return {
             "url": self.url, "host": self.host, "port": self.port, "pid": self.pid,
@@ -420,7 +432,7 @@ def _cli(argv=None) -> int:
 
     s = sub.add_parser("start", help="start a detached simulator; writes DIR/state.json and prints it")
     s.add_argument("--state-dir", required=True)
-    for name in ("dc", "cluster", "host", "standalone-host", "vm", "folder", "delay-ms"):
+    for name in ("dc", "cluster", "host", "standalone-host", "vm", "folder", "delay-ms", "login-delay-ms"):
         s.add_argument("--" + name, type=int)
     s.add_argument("--esx", action="store_true")
     s.add_argument("--username")
@@ -452,7 +464,7 @@ def _cli(argv=None) -> int:
                 print("already running: %s" % json.dumps(old), file=sys.stderr)
                 return 1
         sim = Simulator(dc=a.dc, cluster=a.cluster, host=a.host, standalone_host=a.standalone_host, vm=a.vm,
-                        folder=a.folder, esx=a.esx, delay_ms=a.delay_ms, username=a.username,
+                        folder=a.folder, esx=a.esx, delay_ms=a.delay_ms, login_delay_ms=a.login_delay_ms, username=a.username,
                         password=a.password, cert=a.cert, key=a.key, tls=not a.no_tls,
                         config_options=not a.no_config_options, trace=not a.no_trace,
                         state_dir=state_dir, detach=True, start_timeout=a.timeout)

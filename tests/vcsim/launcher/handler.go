@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io/ioutil"
 	"net/http"
@@ -15,12 +17,28 @@ import (
 )
 
 // sdkHandler wraps vcsim's HTTP handler. For every SOAP request it
-//   - appends one JSON line to the -trace file (if any), and
+//   - appends one JSON line to the -trace file (if any),
 //   - routes ReconfigVM_Task to the changeVersion guard (change_version.go)
-//     by rewriting the request's _this reference.
+//     by rewriting the request's _this reference,
+//   - refuses the reads of ended sessions (ended_sessions.go), and
+//   - delays Login by loginDelay (vCenter's single sign-on takes hundreds of
+//     milliseconds; vcsim answers at once).
 type sdkHandler struct {
-	next   http.Handler
-	tracer *requestTracer
+	next       http.Handler
+	tracer     *requestTracer
+	loginDelay time.Duration
+	ended      *endedSessions // ended_sessions.go
+}
+
+// sessionTag names the session of a request in the trace without revealing
+// its cookie: the first 12 hex digits of the cookie's SHA-256 ("" without one).
+func sessionTag(r *http.Request) string {
+	c, err := r.Cookie(soap.SessionCookieName)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(c.Value))
+	return hex.EncodeToString(sum[:])[:12]
 }
 
 var (
@@ -32,7 +50,7 @@ var (
 func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
-			h.tracer.log(r.Method, r.URL.Path, "", "", "", 0)
+			h.tracer.log(r.Method, r.URL.Path, "", "", "", "", 0)
 		}
 		h.next.ServeHTTP(w, r)
 		return
@@ -58,8 +76,16 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if h.tracer != nil {
-		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, len(body))
+		h.tracer.log(r.Method, r.URL.Path, method, thisType, thisValue, sessionTag(r), len(body))
 	}
+	if method == "Login" && h.loginDelay > 0 {
+		time.Sleep(h.loginDelay)
+	}
+	if h.ended.refuses(r, method) {
+		writeNotAuthenticated(w, thisType, thisValue)
+		return
+	}
+	h.ended.note(r, method, body)
 
 	// Without a session cookie vcsim refuses the call anyway (NotAuthenticated
 	// naming the VM): leave such requests alone.
@@ -99,7 +125,9 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // requestTracer writes one JSON object per SOAP request, one per line:
 //
-//	{"seq":1,"time":"...","http":"POST","path":"/sdk","method":"RetrieveServiceContent","this_type":"ServiceInstance","this":"ServiceInstance","bytes":412}
+//	{"seq":1,"time":"...","http":"POST","path":"/sdk","method":"RetrieveServiceContent","this_type":"ServiceInstance","this":"ServiceInstance","session":"","bytes":412}
+//
+// "session" is sessionTag of the request: which requests shared a session.
 //
 // SOAP calls are the lines with "http":"POST" (their "method" is the SOAP
 // method); other HTTP requests (GET) are logged with an empty "method".
@@ -117,7 +145,7 @@ func newRequestTracer(path string) (*requestTracer, error) {
 	return &requestTracer{f: f}, nil
 }
 
-func (t *requestTracer) log(httpMethod, path, method, thisType, this string, n int) {
+func (t *requestTracer) log(httpMethod, path, method, thisType, this, session string, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
@@ -129,8 +157,9 @@ func (t *requestTracer) log(httpMethod, path, method, thisType, this string, n i
 		Method   string `json:"method"`
 		ThisType string `json:"this_type"`
 		This     string `json:"this"`
+		Session  string `json:"session"`
 		Bytes    int    `json:"bytes"`
-	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, n})
+	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, session, n})
 	_, _ = t.f.Write(append(line, '\n'))
 }
 

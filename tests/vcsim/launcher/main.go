@@ -40,6 +40,7 @@ func main() {
 	certFile := flag.String("cert", "", "PEM certificate file to serve (with -key) instead of the built-in self-signed one")
 	keyFile := flag.String("key", "", "PEM private key file for -cert")
 	delay := flag.Int("delay", 0, "fixed latency in milliseconds added to every SOAP call")
+	loginDelay := flag.Int("login-delay", 0, "latency in milliseconds added to Login alone (models vCenter's single sign-on)")
 	traceFile := flag.String("trace", "", "append one JSON line per SOAP request to FILE (see README)")
 	traceSOAP := flag.String("trace-soap", "", "write vcsim's full SOAP request/response dump (simulator.Trace) to FILE")
 	configOptions := flag.Bool("config-options", true, "add VirtualSIOControllerOption and VirtualVMCIDeviceOption to QueryConfigOption(Ex) results")
@@ -116,7 +117,8 @@ func main() {
 	srv := m.Service.NewServer()
 	// Nobody knows the (ephemeral) port yet, so no request can arrive before
 	// the handler is wrapped.
-	srv.Config.Handler = &sdkHandler{next: srv.Config.Handler, tracer: tracer}
+	srv.Config.Handler = &sdkHandler{next: srv.Config.Handler, tracer: tracer,
+		loginDelay: time.Duration(*loginDelay) * time.Millisecond, ended: newEndedSessions()}
 
 	sdkURL := *srv.URL
 	user := sdkURL.User

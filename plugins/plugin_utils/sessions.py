@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One vSphere session per Ansible run, shared by its tasks across forks (controller only).
+
+The tasks of a run that talk to the same vCenter as the same user with the same password use one
+login. The session cookie lives only in the run's private temporary directory (ansible-core's
+``DEFAULT_LOCAL_TMP``, mode 0700, removed when the run ends), in a 0600 file named by a keyed hash
+(HMAC-SHA256 with a secret that exists only in the run's memory) of host, port, user and password.
+Neither the password nor the cookie is ever written anywhere else, displayed or returned.
+
+Workers are forked from the main ``ansible-playbook`` process; a file lock per entry makes the
+first worker log in while the others wait for its cookie, so parallel forks share one login too.
+The main process logs every stored session out when it exits (``atexit``). A run that is killed
+leaves its sessions to vCenter's idle timeout (30 minutes by default).
+
+:func:`prepare` runs where the action plugins are first imported: ansible-core's linear and free
+strategies import them in the main process before forking workers. A worker whose parent did not
+prepare the store gets no store (:func:`store_for_task` is ``None``) and its module logs in and
+out by itself, as a module shipped to its interpreter does.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+from contextlib import contextmanager
+
+from ansible import constants as C
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
+
+#: The environment variables that choose the certificate authorities of a TLS connection: the
+#: logout at the end of the run uses the values the login saw.
+_TLS_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+_LOGOUT_TIMEOUT = 15
+
+_store = None
+_store_pid = None
+
+
+class SessionEntry(object):
+    """The shared session of one (host, port, user, password) in the run's store."""
+
+    def __init__(self, path, record):
+        self.path = path
+        self._record = record
+
+    @contextmanager
+    def _locked(self):
+        fd = os.open(self.path + ".lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _cookie(self):
+        try:
+            with open(self.path) as handle:
+                return json.load(handle).get("cookie")
+        except (OSError, ValueError):
+            return None
+
+    def _store(self, cookie):
+        record = dict(self._record, cookie=cookie)
+        record.update((name, os.environ.get(name)) for name in _TLS_ENVIRONMENT)
+        partial = self.path + ".new"
+        fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle)
+        os.replace(partial, self.path)
+
+    def checkout(self, login):
+        """``(cookie, True)`` for the stored session, else ``(login(), False)`` after storing it."""
+        with self._locked():
+            cookie = self._cookie()
+            if cookie:
+                return cookie, True
+            cookie = login()
+            self._store(cookie)
+            return cookie, False
+
+    def renew(self, stale_cookie, login):
+        """The session to use instead of ``stale_cookie``, which vCenter no longer accepts: the
+        one another worker stored meanwhile, or a new login."""
+        with self._locked():
+            cookie = self._cookie()
+            if cookie and cookie != stale_cookie:
+                return cookie
+            cookie = login()
+            self._store(cookie)
+            return cookie
+
+
+class SessionStore(object):
+    """The shared sessions of one run, in ``directory`` (created 0700)."""
+
+    def __init__(self, directory, secret=None):
+        self.directory = directory
+        self._secret = secret or os.urandom(32)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+
+    def entry(self, hostname, port, username, password, validate_certs, proxy_host, proxy_port, session_manager):
+        identity = json.dumps([hostname, port, username, password], sort_keys=True).encode("utf-8")
+        name = hmac.new(self._secret, identity, hashlib.sha256).hexdigest()
+        record = dict(hostname=hostname, port=port, username=username, validate_certs=validate_certs,
+                      proxy_host=proxy_host, proxy_port=proxy_port, session_manager=session_manager)
+        return SessionEntry(os.path.join(self.directory, name + ".json"), record)
+
+    def records(self):
+        for name in sorted(os.listdir(self.directory)):
+            if name.endswith(".json"):
+                try:
+                    with open(os.path.join(self.directory, name)) as handle:
+                        yield os.path.join(self.directory, name), json.load(handle)
+                except (OSError, ValueError):
+                    continue
+
+    def end_all(self):
+        """Log out every stored session (best effort: an ended one needs nothing). Returns how many
+        logouts vCenter accepted."""
+        ended = 0
+        for path, record in self.records():
+            saved = dict((name, os.environ.get(name)) for name in _TLS_ENVIRONMENT)
+            try:
+                _set_environment(dict((name, record.get(name)) for name in _TLS_ENVIRONMENT))
+                client = VSphereClient(
+                    hostname=record["hostname"], username=record["username"], password=None, port=record["port"],
+                    validate_certs=record["validate_certs"], proxy_host=record.get("proxy_host"),
+                    proxy_port=record.get("proxy_port"), timeout=_LOGOUT_TIMEOUT,
+                )
+                client.end_session(record["cookie"], record["session_manager"])
+                ended += 1
+            except Exception:  # the session may be gone already; there is nobody left to tell
+                pass
+            finally:
+                _set_environment(saved)
+                os.unlink(path)
+        return ended
+
+
+def _set_environment(values):
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def prepare():
+    """Create the run's store in this (the main) process and log its sessions out at exit."""
+    global _store, _store_pid
+    if _store is None:
+        _store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
+        _store_pid = os.getpid()
+        atexit.register(_end_run)
+
+
+def store_for_task():
+    """The run's store for a task running in a worker forked from the process that prepared it."""
+    if _store is not None and os.getppid() == _store_pid:
+        return _store
+    return None
+
+
+def _end_run():
+    if _store is not None and os.getpid() == _store_pid:
+        _store.end_all()
