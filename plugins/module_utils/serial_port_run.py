@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A run of vm_serial_port (one VM) or vm_serial_port_bulk (many): one path for both.
 
-1. every VM is found at once (names with one inventory read, see ``inventory.find_vms``);
-2. every VM is read in ONE ``RetrievePropertiesEx`` (with the datastores it can use) and planned
+1. every VM is found at once (names with one inventory read, ``bulk.find_runs``);
+2. every VM is read in ONE ``RetrievePropertiesEx`` (``bulk.read_all``) (with the datastores it can use) and planned
    (``serial_port_api.plan_vm``); a VM that cannot be changed is reported, the others go on; check
    mode stops here;
 3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, each
@@ -22,8 +22,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils import serial_ports as sp
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import find_runs, not_found, read_all, requested
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vms
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import ObjectProperties
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.power_cycle import (
     WOULD_POWER_CYCLE,
@@ -52,16 +52,18 @@ CONCURRENT_RETRIES = 3
 
 class RunOptions(object):
     """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
-    once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``."""
+    once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``,
+    ``name_hosts`` (name the ESXi host of every VM read, in the request that reads the rule sets)."""
 
     def __init__(self, timeout, parallel=1, allow_power_cycle=False, max_powered_off=1, check_mode=False,
-                 want_diff=False):
+                 want_diff=False, name_hosts=False):
         self.timeout = timeout
         self.parallel = parallel
         self.allow_power_cycle = allow_power_cycle
         self.max_powered_off = max_powered_off
         self.check_mode = check_mode
         self.want_diff = want_diff
+        self.name_hosts = name_hosts
 
 
 class VmRun(object):
@@ -78,16 +80,17 @@ class VmRun(object):
         self.applied = False  # the change was made (or, in check mode, would be)
         self.power_cycle = None
         self.firewall = None
+        self.host = None  # the name of the ESXi host that runs the VM (with name_hosts)
         self.warnings = []  # what happened that the user should know (the plan's own are in plan.warnings)
 
     @property
     def label(self):
-        return vm_label(self.props) if self.props is not None else str(_requested(self.entry))
+        return vm_label(self.props) if self.props is not None else str(requested(self.entry))
 
     def result(self):
         """The VM's result, as vm_serial_port returns it (and each entry of vm_serial_port_bulk's ``vms``)."""
         props = self.final if self.final is not None else self.props
-        out = dict(vm=vm_identity(props) if props is not None else _requested(self.entry), changed=self.applied,
+        out = dict(vm=vm_identity(props) if props is not None else requested(self.entry), changed=self.applied,
                    changes=self.plan.change_list() if self.plan else [])
         if self.error is not None:
             out.update(failed=True, msg=self.error.msg, error_kind=self.error.kind)
@@ -99,10 +102,15 @@ class VmRun(object):
             out["firewall"] = self.firewall
         return out
 
-
-def _requested(entry):
-    """How the user named a VM, for results of VMs that were not found."""
-    return dict((k, entry.get(k)) for k in ("name", "uuid", "moid") if entry.get(k))
+    def bulk_result(self):
+        """The VM's entry of vm_serial_port_bulk's ``vms``: :meth:`result` with the VM's ports before
+        the run (``serial_ports_before``, for every VM read) and its ``esxi_host``."""
+        out = self.result()
+        if self.props is not None:
+            out["serial_ports_before"] = sp.port_list(read_ports(self.props)[1])
+        if self.host is not None:
+            out["esxi_host"] = self.host
+        return out
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -113,7 +121,7 @@ def ensure_serial_ports(client, entries, options):
     Returns ``(runs, warnings)``: one :class:`VmRun` per entry, in order (a VM that could not be
     changed has its ``error``; the others were changed all the same), and the warnings to show.
     """
-    runs = _find(client, entries)
+    runs = find_runs(client, entries, VmRun)
     pending = [run for run in runs if run.error is None]
     warnings = []
     for attempt in range(1, CONCURRENT_RETRIES + 1):
@@ -127,7 +135,7 @@ def ensure_serial_ports(client, entries, options):
         for run in retry:
             run.error = None
         pending = retry
-    _check_firewall(client, runs)
+    _check_firewall(client, runs, options.name_hosts)
     for run in runs:
         warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
     warnings += firewall_warnings([(run.props.get("name"), run.firewall) for run in runs if run.firewall],
@@ -135,48 +143,15 @@ def ensure_serial_ports(client, entries, options):
     return runs, warnings
 
 
-def _find(client, entries):
-    runs = [VmRun(entry) for entry in entries]
-    for run, found in zip(runs, find_vms(client, entries)):
-        if isinstance(found, VSphereError):
-            run.error = found
-        else:
-            run.ref = found
-    return runs
-
-
-def _read(client, refs):
-    """Read ``refs`` in one request; when one of them no longer exists (the whole read fails on
-    vCenter), read them one by one to tell which."""
-    try:
-        return read_vms_properties(client, refs, extra_paths=("environmentBrowser",), with_datastores=True), {}
-    except VSphereError as exc:
-        if exc.kind != "not_found":
-            raise
-    found, missing = {}, {}
-    for ref in refs:
-        try:
-            found.update(read_vms_properties(client, [ref], extra_paths=("environmentBrowser",), with_datastores=True))
-        except VSphereError as exc:
-            if exc.kind != "not_found":
-                raise
-            missing[ref._moId] = _not_found(ref)
-    return found, missing
-
-
-def _not_found(ref):
-    return VSphereError("No virtual machine with moid %s exists (or the user cannot see it)." % ref._moId,
-                        kind="not_found")
-
-
 def _read_and_plan(client, runs, options):
     """Read ``runs`` (one request) and plan each; a VM that cannot be changed gets its error."""
     if not runs:
         return
-    props, missing = _read(client, [run.ref for run in runs])
+    props, missing = read_all(client, [run.ref for run in runs], extra_paths=("environmentBrowser",),
+                              with_datastores=True)
     for run in runs:
         run.props = props.get(run.ref._moId)
-        run.error = missing.get(run.ref._moId) or (None if run.props is not None else _not_found(run.ref))
+        run.error = missing.get(run.ref._moId) or (None if run.props is not None else not_found(run.ref))
         if run.error is None:
             _plan(client, run, options.allow_power_cycle)
         if run.error is None:
@@ -192,6 +167,7 @@ def _plan(client, run, allow_power_cycle):
         run.plan = plan_vm(client, run.props, run.entry, allow_power_cycle)
     except VSphereError as exc:
         run.error = exc
+        run.plan = getattr(exc, "plan", None)  # what a VM that cannot be changed would need
 
 
 def _apply(client, runs, options):
@@ -310,12 +286,20 @@ def _power_cycle(client, runs, options):
 
 # -- after the change --------------------------------------------------------------------------------
 
-def _check_firewall(client, runs):
-    """The firewall view of every VM that was changed or planned (one request for all hosts)."""
+def _check_firewall(client, runs, name_hosts):
+    """The firewall view of every VM that was changed or planned and, with ``name_hosts``, the name
+    of the host of every VM read (one request for all hosts)."""
     checked = [run for run in runs if run.error is None and run.props is not None and run.after is not None]
-    views = firewall_views(client, [(run.props.get("runtime.host"), sp.port_list(run.after)) for run in checked])
+    read = [run for run in runs if run.props is not None] if name_hosts else []
+    states = {}
+    views = firewall_views(client, [(run.props.get("runtime.host"), sp.port_list(run.after)) for run in checked],
+                           more_hosts=[run.props.get("runtime.host") for run in read], states=states)
     for run, view in zip(checked, views):
         run.firewall = view
+    for run in read:
+        host = run.props.get("runtime.host")
+        if host is not None and host._moId in states:
+            run.host = states[host._moId].get("name")
 
 
 def _retry_warning(retry, total, attempt):
@@ -325,11 +309,12 @@ def _retry_warning(retry, total, attempt):
         len(retry), ", ".join(sorted(run.props.get("name") for run in retry)), attempt)
 
 
-def bulk_diff(runs):
-    """``{before, after}`` of the ports of every VM that changes, keyed ``name (moid)``."""
+def bulk_diff(runs, check_mode):
+    """``{before, after}`` of the ports of every VM that changes, keyed ``name (moid)``; in check mode
+    also of every VM that differs but cannot be changed (its ``after`` is what was asked)."""
     before, after = {}, {}
     for run in runs:
-        if run.plan is None or not run.plan.changes or run.error is not None:
+        if run.plan is None or not run.plan.changes or (run.error is not None and not check_mode):
             continue
         key = "%s (%s)" % (run.props.get("name"), run.props.moid)
         half = run.plan.diff()

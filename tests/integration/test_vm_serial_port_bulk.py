@@ -28,6 +28,7 @@ def test_many_vms_in_one_session(play, si, sim):
     check = run.result("check")
     assert check["changed"] is True and check["failed_vms"] == 0
     assert sorted(check["diff"]["after"]["vms"]) == sorted("%s (%s)" % (n, find_vm(si, n)._moId) for n in vms)
+    assert all(r["serial_ports_before"] == [] and r["esxi_host"] == "DC0_H0" for r in check["vms"])
     assert all(serial_ports(find_vm(si, n)) == {} for n in vms)
     assert "ReconfigVM_Task" not in sim.soap_calls()
 
@@ -68,6 +69,11 @@ def test_failures_are_reported_and_the_others_changed(play, si):
     assert result["failed_vms"] == 2 and "2 of 3 VMs could not be changed" in result["msg"]
     assert [r.get("failed", False) for r in result["vms"]] == [False, True, True]
     assert "poweredOn" in result["vms"][1]["msg"] and result["vms"][1]["error_kind"] == "power_state"
+    # the refused VM still says what it needs, and what it has; it has no ports "after"
+    assert result["vms"][1]["changes"] == [{"op": "add", "number": 3}]
+    assert result["vms"][1]["serial_ports_before"] == [] and "serial_ports" not in result["vms"][1]
+    hosts = [find_vm(si, vms[0]).runtime.host.name, find_vm(si, vms[1]).runtime.host.name, None]
+    assert [r.get("esxi_host") for r in result["vms"]] == hosts
     assert result["vms"][2]["error_kind"] == "not_found"
     assert sorted(serial_ports(find_vm(si, vms[0]))) == [3]
     assert serial_ports(find_vm(si, vms[1])) == {}
