@@ -18,7 +18,7 @@ from what was read and turns the devices read back into its state (see :class:`C
 4. the reconfigure tasks are started in waves of ``parallel`` and each wave is awaited with one
    property filter, which also brings back the VMs' new devices;
 5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again in one request,
-   planned again and retried, up to three times;
+   planned again and retried, up to three times (:func:`with_retries`, the serial-port run's too);
 6. the ESXi hosts that run the VMs are named, in one request for all of them.
 """
 
@@ -29,9 +29,11 @@ __metaclass__ = type
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_errors
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vms
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.power_cycle import task_states
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import ObjectProperties, retrieve
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
+    VM_PATHS,
     read_vms_properties,
     start_reconfigure,
     vm_identity,
@@ -171,9 +173,65 @@ def read_all(client, refs, **read_options):
     return found, missing
 
 
-def _start(client, concern, runs, check_mode):
-    """Plan every run and start its task; returns ``{task moid: (task, run)}``."""
-    started = {}
+def reconfigure_wave(client, changes, timeout, destroy_filter=True):
+    """One wave of reconfigurations: one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of
+    ``changes`` (``vm_config.start_reconfigure``), all awaited with ONE property filter, which also
+    brings back the VMs' properties (``vm_config.VM_PATHS``).
+
+    Returns one ``(error, props)`` per item, in order: ``error`` is a :class:`VSphereError` when the
+    task could not start, failed (kind ``concurrent`` for a stale ``changeVersion``) or did not finish
+    within ``timeout`` (kind ``timeout``: it still runs), else ``None``; ``props`` are the VM's
+    properties after the task (read again, in one request for the wave, when the filter did not
+    bring them back). The serial-port run and the VMCI run both reconfigure through it."""
+    outcomes = [None] * len(changes)
+    started = []
+    for index, (props, device_changes, what) in enumerate(changes):
+        try:
+            started.append((index, start_reconfigure(props, device_changes, what)))
+        except VSphereError as exc:
+            outcomes[index] = (exc, None)
+    if not started:
+        return outcomes
+    tasks = [task for _index, task in started]
+    try:
+        outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=destroy_filter,
+                                 watch=[(changes[index][0].obj, list(VM_PATHS)) for index, _task in started],
+                                 what=changes[started[0][0]][2] if len(tasks) == 1
+                                 else "reconfiguring %d VMs" % len(tasks))
+        unfinished = set()
+    except VSphereError as exc:
+        if exc.kind != "timeout":
+            raise
+        outcome, unfinished = task_states(client, tasks)
+    reread = []
+    for index, task in started:
+        props, _device_changes, what = changes[index]
+        if task._moId in unfinished:
+            outcomes[index] = (VSphereError(
+                "%s did not finish within %s seconds (timeout). It is still running in vSphere and may still apply "
+                "the change: check the VM before running the task again, or raise timeout."
+                % (what[:1].upper() + what[1:], timeout), kind="timeout"), None)
+            continue
+        error = task_error(outcome, task, what)
+        if error is not None:
+            outcomes[index] = (error, None)
+            continue
+        watched = outcome.watched.get(props.moid)
+        if outcome.watched_after_completion and watched and "config.hardware.device" in watched:
+            outcomes[index] = (None, ObjectProperties(props.obj, watched))
+        else:
+            reread.append(index)
+    if reread:
+        after = read_vms_properties(client, [changes[index][0].obj for index in reread])
+        for index in reread:
+            outcomes[index] = (None, after.get(changes[index][0].moid))
+    return outcomes
+
+
+def _wave(client, concern, runs, timeout, check_mode):
+    """Plan ``runs`` and reconfigure those that change (one :func:`reconfigure_wave`); returns the
+    runs refused as concurrent edits."""
+    changing = []
     for run in runs:
         try:
             specs = concern.plan(client, run)
@@ -181,45 +239,19 @@ def _start(client, concern, runs, check_mode):
             run.error = exc
             continue
         run.after = run.wanted
-        if not run.changes or check_mode:
-            continue
-        try:
-            task = start_reconfigure(run.props, specs, "reconfiguring %s of %s" % (concern.noun, run.label))
-        except VSphereError as exc:
-            run.error = concern.explain(exc, run)
-            continue
-        started[task._moId] = (task, run)
-    return started
-
-
-def _wave(client, concern, runs, timeout, check_mode):
-    """Start and await the tasks of ``runs``; returns the runs refused as concurrent edits."""
-    started = _start(client, concern, runs, check_mode)
-    if not started:
-        return []
-    tasks = [task for task, _run in started.values()]
-    outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=True,
-                             watch=[(run.ref, ["config.hardware.device"]) for _task, run in started.values()],
-                             what="reconfiguring %s of %d VMs" % (concern.noun, len(tasks)))
-    retry, reread = [], []
-    for task, run in started.values():
-        error = task_error(outcome, task, "reconfiguring %s of %s" % (concern.noun, run.label))
+        if run.changes and not check_mode:
+            changing.append((run, specs))
+    outcomes = reconfigure_wave(client, [(run.props, specs, "reconfiguring %s of %s" % (concern.noun, run.label))
+                                         for run, specs in changing], timeout)
+    retry = []
+    for (run, _specs), (error, props) in zip(changing, outcomes):
         if error is not None:
-            error = concern.explain(error, run)
-            if error.kind == "concurrent":
-                retry.append(run)
-            run.error = error
+            run.error = concern.explain(error, run)
             run.after = None
-            continue
-        devices = outcome.watched.get(run.ref._moId, {}).get("config.hardware.device")
-        if outcome.watched_after_completion and devices is not None:
-            run.after = concern.state_from_devices(devices)
-        else:
-            reread.append(run)
-    if reread:
-        props = read_vms_properties(client, [run.ref for run in reread])
-        for run in reread:
-            run.after = concern.state_from_devices(props[run.ref._moId].get("config.hardware.device"))
+            if run.error.kind == "concurrent":
+                retry.append(run)
+        elif props is not None:
+            run.after = concern.state_from_devices(props.get("config.hardware.device"))
     return retry
 
 
@@ -244,6 +276,30 @@ def _name_hosts(client, runs):
             run.host = names[host._moId]
 
 
+def with_retries(runs, attempt):
+    """Run ``attempt(pending)`` (read, plan and change the VMs of ``pending``; it returns the runs
+    refused as concurrent edits, a stale ``changeVersion``) on the runs found, then again on those it
+    returned, up to ``CONCURRENT_RETRIES`` attempts. Returns the warnings that say so."""
+    pending = [run for run in runs if run.error is None]
+    warnings = []
+    for number in range(1, CONCURRENT_RETRIES + 1):
+        retry = attempt(pending) if pending else []
+        if not retry or number == CONCURRENT_RETRIES:
+            break
+        warnings.append(_retry_warning(retry, len(runs), number + 1))
+        for run in retry:
+            run.error = None
+        pending = retry
+    return warnings
+
+
+def _retry_warning(retry, total, attempt):
+    if total == 1:
+        return "%s was changed by someone else during the run; read it again (attempt %d)." % (retry[0].label, attempt)
+    return "%d VMs were changed by someone else during the run (%s); read them again (attempt %d)." % (
+        len(retry), ", ".join(sorted(run.props.get("name") for run in retry)), attempt)
+
+
 def run_many(client, concern, entries, timeout, parallel, check_mode):
     """Make ``concern`` of every VM of ``entries`` what each entry asks for.
 
@@ -251,11 +307,8 @@ def run_many(client, concern, entries, timeout, parallel, check_mode):
     changed has its ``error``; the others were changed all the same.
     """
     runs = find_runs(client, entries, VmRun)
-    pending = [run for run in runs if run.error is None]
-    warnings = []
-    for attempt in range(1, CONCURRENT_RETRIES + 1):
-        if not pending:
-            break
+
+    def attempt(pending):
         props, missing = read_all(client, [run.ref for run in pending], extra_paths=concern.extra_paths)
         for run in pending:
             run.error = missing.get(run.ref._moId)
@@ -264,12 +317,9 @@ def run_many(client, concern, entries, timeout, parallel, check_mode):
         retry = []
         for first in range(0, len(readable), parallel):
             retry += _wave(client, concern, readable[first:first + parallel], timeout, check_mode)
-        if retry and attempt < CONCURRENT_RETRIES:
-            warnings.append("%d VMs were changed by someone else during the run (%s); read them again (attempt %d)."
-                            % (len(retry), ", ".join(sorted(r.props.get("name") for r in retry)), attempt + 1))
-            for run in retry:
-                run.error = None
-        pending = retry if attempt < CONCURRENT_RETRIES else []
+        return retry
+
+    warnings = with_retries(runs, attempt)
     _name_hosts(client, runs)
     return runs, warnings
 

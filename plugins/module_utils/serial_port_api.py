@@ -262,7 +262,8 @@ class VmPlan(object):
 def plan_vm(client, props, entry, allow_power_cycle):
     """The :class:`VmPlan` of one VM read as ``props`` for ``entry`` (``serial_ports`` and
     ``exclusive``, validated). Raises :class:`VSphereError` for what vSphere would refuse (see
-    :func:`check_changes`; the error's ``plan`` is then what the VM would need); asks vSphere only for the hardware limit when a port above 4 is added."""
+    :func:`check_changes`; the error's ``plan`` is then what the VM would need); asks vSphere only
+    for the hardware limit when a port above 4 is added."""
     power_state = props.get("runtime.powerState")
     sio_key, current, devices = read_ports(props)
     wanted = entry["serial_ports"] or []

@@ -8,12 +8,13 @@
    (``serial_port_api.plan_vm``); a VM that cannot be changed is reported, the others go on; check
    mode stops here;
 3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, each
-   wave awaited with one property filter, which also brings back the VMs' new properties;
+   wave awaited with one property filter, which also brings back the VMs' new properties
+   (``bulk.reconfigure_wave``, the waves of vm_vmci_filter_bulk too);
 4. the VMs that must be powered off (``allow_power_cycle``) go in batches of ``max_powered_off``:
    down, read again, planned again, reconfigured, powered back on whatever happened
    (``power_cycle.power_cycled``);
 5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again, planned again
-   and retried, up to three attempts;
+   and retried, up to three attempts (``bulk.with_retries``);
 6. the ESXi rule sets the network-backed ports need are read for all their hosts in one request.
 """
 
@@ -22,14 +23,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils import serial_ports as sp
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import find_runs, not_found, read_all, requested
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import (
+    find_runs,
+    not_found,
+    read_all,
+    reconfigure_wave,
+    requested,
+    with_retries,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import ObjectProperties
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.power_cycle import (
     WOULD_POWER_CYCLE,
     PowerCycle,
     power_cycled,
-    task_states,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import (
     explain_fault,
@@ -38,17 +44,11 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api
     plan_vm,
     read_ports,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
-    VM_PATHS,
     read_vms_properties,
-    start_reconfigure,
     vm_identity,
     vm_label,
 )
-
-CONCURRENT_RETRIES = 3
-
 
 class RunOptions(object):
     """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
@@ -122,19 +122,14 @@ def ensure_serial_ports(client, entries, options):
     changed has its ``error``; the others were changed all the same), and the warnings to show.
     """
     runs = find_runs(client, entries, VmRun)
-    pending = [run for run in runs if run.error is None]
-    warnings = []
-    for attempt in range(1, CONCURRENT_RETRIES + 1):
+
+    def attempt(pending):
         _read_and_plan(client, pending, options)
         if options.check_mode:
-            break
-        retry = _apply(client, [run for run in pending if run.error is None], options)
-        if not retry or attempt == CONCURRENT_RETRIES:
-            break
-        warnings.append(_retry_warning(retry, len(runs), attempt + 1))
-        for run in retry:
-            run.error = None
-        pending = retry
+            return []
+        return _apply(client, [run for run in pending if run.error is None], options)
+
+    warnings = with_retries(runs, attempt)
     _check_firewall(client, runs, options.name_hosts)
     for run in runs:
         warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
@@ -186,49 +181,21 @@ def _apply(client, runs, options):
 
 
 def _reconfigure(client, runs, timeout, destroy_filter):
-    """One wave: start the reconfigure task of every run, wait for all with one filter (which also
-    brings back the VMs' properties). Returns the runs refused as concurrent edits."""
-    started = []
-    for run in runs:
-        try:
-            started.append((start_reconfigure(run.props, run.plan.device_changes(), run.plan.what()), run))
-        except VSphereError as exc:
-            run.error = explain_fault(exc, run.plan.changes, run.label)
-    if not started:
-        return []
-    tasks = [task for task, _run in started]
-    try:
-        outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=destroy_filter,
-                                 watch=[(run.ref, list(VM_PATHS)) for _task, run in started],
-                                 what="reconfiguring the serial ports of %d VMs" % len(tasks)
-                                 if len(tasks) > 1 else started[0][1].plan.what())
-        unfinished = set()
-    except VSphereError as exc:
-        if exc.kind != "timeout":
-            raise
-        outcome, unfinished = task_states(client, tasks)
-    retry, reread = [], []
-    for task, run in started:
-        if task._moId in unfinished:
-            run.error = VSphereError(
-                "%s did not finish within %s seconds (timeout). It is still running in vSphere and may still apply "
-                "the change: check the VM's serial ports before running the task again, or raise timeout."
-                % (run.plan.what()[:1].upper() + run.plan.what()[1:], timeout), kind="timeout")
-            continue
-        error = task_error(outcome, task, run.plan.what())
+    """One wave (``bulk.reconfigure_wave``): the reconfigure task of every run, all awaited with one
+    filter (which also brings back the VMs' properties). Returns the runs refused as concurrent edits."""
+    outcomes = reconfigure_wave(client, [(run.props, run.plan.device_changes(), run.plan.what()) for run in runs],
+                                timeout, destroy_filter)
+    retry = []
+    for run, (error, props) in zip(runs, outcomes):
         if error is not None:
             run.error = explain_fault(error, run.plan.changes, run.label)
             if error.kind == "concurrent":
                 retry.append(run)
             continue
         run.applied = True
-        watched = outcome.watched.get(run.ref._moId)
-        if outcome.watched_after_completion and watched and "config.hardware.device" in watched:
-            run.final = ObjectProperties(run.ref, watched)
-            run.after = read_ports(run.final)[1]
-        else:
-            reread.append(run)
-    _read_after(client, reread)
+        run.final = props
+        if props is not None:
+            run.after = read_ports(props)[1]
     return retry
 
 
@@ -300,13 +267,6 @@ def _check_firewall(client, runs, name_hosts):
         host = run.props.get("runtime.host")
         if host is not None and host._moId in states:
             run.host = states[host._moId].get("name")
-
-
-def _retry_warning(retry, total, attempt):
-    if total == 1:
-        return "%s was changed by someone else during the run; read it again (attempt %d)." % (retry[0].label, attempt)
-    return "%d VMs were changed by someone else during the run (%s); read them again (attempt %d)." % (
-        len(retry), ", ".join(sorted(run.props.get("name") for run in retry)), attempt)
 
 
 def bulk_diff(runs, check_mode):
