@@ -6,7 +6,9 @@
 Shared by every many-VM run (``serial_port_run`` for the serial ports, :func:`run_many` for the VMCI
 firewall): :func:`validate_entries` (the ``vms`` list, before any request), :func:`find_runs` (every
 VM found at once), :func:`read_all` (every VM read in one request, the missing ones told apart),
-:func:`failure` (the partial failure that carries the results).
+:func:`reconfigure_wave` (a wave of reconfigure tasks awaited with one property filter),
+:func:`with_retries` (concurrent edits read, planned and tried again), :func:`failure` (the partial
+failure that carries the results). The serial-port run adds its power cycling on top (``serial_port_run``).
 
 What ``vm_vmci_filter_bulk`` manages on each VM is a *concern*, an object that plans one VM's change
 from what was read and turns the devices read back into its state (see :class:`Concern`);
@@ -72,7 +74,7 @@ def validate_entries(params, entry_errors):
 class Concern(object):
     """What a bulk module manages on each VM. Subclasses define:
 
-    - ``noun``: what is changed, for messages ("the serial ports");
+    - ``noun``: what is changed, for messages ("the VMCI firewall");
     - :meth:`plan`: set ``run.before`` (the state as read), ``run.changes`` (true when something must
       change) and ``run.wanted`` (the state after the change), then check the change and return the
       device specs. A check that fails raises :class:`VSphereError` *after* setting them, so that a
