@@ -262,7 +262,8 @@ class VmPlan(object):
 def plan_vm(client, props, entry, allow_power_cycle):
     """The :class:`VmPlan` of one VM read as ``props`` for ``entry`` (``serial_ports`` and
     ``exclusive``, validated). Raises :class:`VSphereError` for what vSphere would refuse (see
-    :func:`check_changes`); asks vSphere only for the hardware limit when a port above 4 is added."""
+    :func:`check_changes`; the error's ``plan`` is then what the VM would need); asks vSphere only
+    for the hardware limit when a port above 4 is added."""
     power_state = props.get("runtime.powerState")
     sio_key, current, devices = read_ports(props)
     wanted = entry["serial_ports"] or []
@@ -270,7 +271,12 @@ def plan_vm(client, props, entry, allow_power_cycle):
         changes = sp.plan(current, wanted, entry.get("exclusive") or False, powered_on=power_state == "poweredOn")
     except ValueError as exc:
         raise VSphereError("%s: %s" % (vm_label(props), exc), kind="invalid")
-    blocked = check_changes(client, props, changes, sio_key, allow_power_cycle)
+    try:
+        blocked = check_changes(client, props, changes, sio_key, allow_power_cycle)
+    except VSphereError as exc:
+        # What the VM would need is still said (the result's changes, the check-mode diff).
+        exc.plan = VmPlan(props, sio_key, current, devices, changes, [], [])
+        raise
     warnings = []
     ignored = sp.ignored_connected(wanted, power_state)
     if ignored:
@@ -283,20 +289,24 @@ def plan_vm(client, props, entry, allow_power_cycle):
 
 # -- the ESXi firewall the ports need ---------------------------------------------------------------
 
-def firewall_views(client, items):
+def firewall_views(client, items, more_hosts=(), states=None):
     """For each ``(host, ports)`` of ``items`` (a VM's host and its ports, as results show them):
     ``{"host": name, "rulesets": {id: enabled}}`` for the rule sets its network-backed ports need,
     or ``None`` when no port needs one or the host cannot be read (for example without permission
-    on it). One request for all the hosts."""
+    on it). One request for all the hosts, and for ``more_hosts`` too: ``states``, when given (a
+    dict), receives ``{host moid: {"name": ..., rule set: enabled}}`` of every host read."""
     needs = [sorted(set(r for r in (sp.needed_ruleset(p.get("backing")) for p in ports or []) if r))
              for _host, ports in items]
     hosts = [host for (host, _ports), needed in zip(items, needs) if needed and host is not None]
+    hosts += [host for host in more_hosts if host is not None]
     if not hosts:
         return [None] * len(items)
     try:
         state = serial_rulesets_state(client, hosts)
     except VSphereError:
         return [None] * len(items)
+    if states is not None:
+        states.update(state)
     views = []
     for (host, _ports), needed in zip(items, needs):
         host_state = state.get(host._moId) if needed and host is not None else None

@@ -3,17 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A run of vm_serial_port (one VM) or vm_serial_port_bulk (many): one path for both.
 
-1. every VM is found at once (names with one inventory read, see ``inventory.find_vms``);
-2. every VM is read in ONE ``RetrievePropertiesEx`` (with the datastores it can use) and planned
+1. every VM is found at once (names with one inventory read, ``bulk.find_runs``);
+2. every VM is read in ONE ``RetrievePropertiesEx`` (``bulk.read_all``) (with the datastores it can use) and planned
    (``serial_port_api.plan_vm``); a VM that cannot be changed is reported, the others go on; check
    mode stops here;
 3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, each
-   wave awaited with one property filter, which also brings back the VMs' new properties;
+   wave awaited with one property filter, which also brings back the VMs' new properties
+   (``bulk.reconfigure_wave``, the waves of vm_vmci_filter_bulk too);
 4. the VMs that must be powered off (``allow_power_cycle``) go in batches of ``max_powered_off``:
    down, read again, planned again, reconfigured, powered back on whatever happened
    (``power_cycle.power_cycled``);
 5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again, planned again
-   and retried, up to three attempts;
+   and retried, up to three attempts (``bulk.with_retries``);
 6. the ESXi rule sets the network-backed ports need are read for all their hosts in one request.
 """
 
@@ -22,14 +23,19 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils import serial_ports as sp
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import (
+    find_runs,
+    not_found,
+    read_all,
+    reconfigure_wave,
+    requested,
+    with_retries,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vms
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import ObjectProperties
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.power_cycle import (
     WOULD_POWER_CYCLE,
     PowerCycle,
     power_cycled,
-    task_states,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import (
     explain_fault,
@@ -38,25 +44,20 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api
     plan_vm,
     read_ports,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.tasks import task_error, wait_for_tasks
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
-    VM_PATHS,
     read_vms_properties,
-    start_reconfigure,
     vm_identity,
     vm_label,
 )
 
-CONCURRENT_RETRIES = 3
-
-
 class RunOptions(object):
     """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
     once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``,
-    ``firewall_warnings`` (warn about disabled rule sets; each VM's ``firewall`` view is filled either way)."""
+    ``firewall_warnings`` (warn about disabled rule sets; each VM's ``firewall`` view is filled either way),
+    ``name_hosts`` (name the ESXi host of every VM read, in the request that reads the rule sets)."""
 
     def __init__(self, timeout, parallel=1, allow_power_cycle=False, max_powered_off=1, check_mode=False,
-                 want_diff=False, firewall_warnings=True):
+                 want_diff=False, firewall_warnings=True, name_hosts=False):
         self.timeout = timeout
         self.firewall_warnings = firewall_warnings
         self.parallel = parallel
@@ -64,6 +65,7 @@ class RunOptions(object):
         self.max_powered_off = max_powered_off
         self.check_mode = check_mode
         self.want_diff = want_diff
+        self.name_hosts = name_hosts
 
 
 class VmRun(object):
@@ -80,16 +82,17 @@ class VmRun(object):
         self.applied = False  # the change was made (or, in check mode, would be)
         self.power_cycle = None
         self.firewall = None
+        self.host = None  # the name of the ESXi host that runs the VM (with name_hosts)
         self.warnings = []  # what happened that the user should know (the plan's own are in plan.warnings)
 
     @property
     def label(self):
-        return vm_label(self.props) if self.props is not None else str(_requested(self.entry))
+        return vm_label(self.props) if self.props is not None else str(requested(self.entry))
 
     def result(self):
         """The VM's result, as vm_serial_port returns it (and each entry of vm_serial_port_bulk's ``vms``)."""
         props = self.final if self.final is not None else self.props
-        out = dict(vm=vm_identity(props) if props is not None else _requested(self.entry), changed=self.applied,
+        out = dict(vm=vm_identity(props) if props is not None else requested(self.entry), changed=self.applied,
                    changes=self.plan.change_list() if self.plan else [])
         if self.error is not None:
             out.update(failed=True, msg=self.error.msg, error_kind=self.error.kind)
@@ -101,10 +104,15 @@ class VmRun(object):
             out["firewall"] = self.firewall
         return out
 
-
-def _requested(entry):
-    """How the user named a VM, for results of VMs that were not found."""
-    return dict((k, entry.get(k)) for k in ("name", "uuid", "moid") if entry.get(k))
+    def bulk_result(self):
+        """The VM's entry of vm_serial_port_bulk's ``vms``: :meth:`result` with the VM's ports before
+        the run (``serial_ports_before``, for every VM read) and its ``esxi_host``."""
+        out = self.result()
+        if self.props is not None:
+            out["serial_ports_before"] = sp.port_list(read_ports(self.props)[1])
+        if self.host is not None:
+            out["esxi_host"] = self.host
+        return out
 
 
 # -- the run ---------------------------------------------------------------------------------------
@@ -115,21 +123,16 @@ def ensure_serial_ports(client, entries, options):
     Returns ``(runs, warnings)``: one :class:`VmRun` per entry, in order (a VM that could not be
     changed has its ``error``; the others were changed all the same), and the warnings to show.
     """
-    runs = _find(client, entries)
-    pending = [run for run in runs if run.error is None]
-    warnings = []
-    for attempt in range(1, CONCURRENT_RETRIES + 1):
+    runs = find_runs(client, entries, VmRun)
+
+    def attempt(pending):
         _read_and_plan(client, pending, options)
         if options.check_mode:
-            break
-        retry = _apply(client, [run for run in pending if run.error is None], options)
-        if not retry or attempt == CONCURRENT_RETRIES:
-            break
-        warnings.append(_retry_warning(retry, len(runs), attempt + 1))
-        for run in retry:
-            run.error = None
-        pending = retry
-    _check_firewall(client, runs)
+            return []
+        return _apply(client, [run for run in pending if run.error is None], options)
+
+    warnings = with_retries(runs, attempt)
+    _check_firewall(client, runs, options.name_hosts)
     for run in runs:
         warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
     if options.firewall_warnings:
@@ -138,48 +141,15 @@ def ensure_serial_ports(client, entries, options):
     return runs, warnings
 
 
-def _find(client, entries):
-    runs = [VmRun(entry) for entry in entries]
-    for run, found in zip(runs, find_vms(client, entries)):
-        if isinstance(found, VSphereError):
-            run.error = found
-        else:
-            run.ref = found
-    return runs
-
-
-def _read(client, refs):
-    """Read ``refs`` in one request; when one of them no longer exists (the whole read fails on
-    vCenter), read them one by one to tell which."""
-    try:
-        return read_vms_properties(client, refs, extra_paths=("environmentBrowser",), with_datastores=True), {}
-    except VSphereError as exc:
-        if exc.kind != "not_found":
-            raise
-    found, missing = {}, {}
-    for ref in refs:
-        try:
-            found.update(read_vms_properties(client, [ref], extra_paths=("environmentBrowser",), with_datastores=True))
-        except VSphereError as exc:
-            if exc.kind != "not_found":
-                raise
-            missing[ref._moId] = _not_found(ref)
-    return found, missing
-
-
-def _not_found(ref):
-    return VSphereError("No virtual machine with moid %s exists (or the user cannot see it)." % ref._moId,
-                        kind="not_found")
-
-
 def _read_and_plan(client, runs, options):
     """Read ``runs`` (one request) and plan each; a VM that cannot be changed gets its error."""
     if not runs:
         return
-    props, missing = _read(client, [run.ref for run in runs])
+    props, missing = read_all(client, [run.ref for run in runs], extra_paths=("environmentBrowser",),
+                              with_datastores=True)
     for run in runs:
         run.props = props.get(run.ref._moId)
-        run.error = missing.get(run.ref._moId) or (None if run.props is not None else _not_found(run.ref))
+        run.error = missing.get(run.ref._moId) or (None if run.props is not None else not_found(run.ref))
         if run.error is None:
             _plan(client, run, options.allow_power_cycle)
         if run.error is None:
@@ -195,6 +165,7 @@ def _plan(client, run, allow_power_cycle):
         run.plan = plan_vm(client, run.props, run.entry, allow_power_cycle)
     except VSphereError as exc:
         run.error = exc
+        run.plan = getattr(exc, "plan", None)  # what a VM that cannot be changed would need
 
 
 def _apply(client, runs, options):
@@ -213,49 +184,21 @@ def _apply(client, runs, options):
 
 
 def _reconfigure(client, runs, timeout, destroy_filter):
-    """One wave: start the reconfigure task of every run, wait for all with one filter (which also
-    brings back the VMs' properties). Returns the runs refused as concurrent edits."""
-    started = []
-    for run in runs:
-        try:
-            started.append((start_reconfigure(run.props, run.plan.device_changes(), run.plan.what()), run))
-        except VSphereError as exc:
-            run.error = explain_fault(exc, run.plan.changes, run.label)
-    if not started:
-        return []
-    tasks = [task for task, _run in started]
-    try:
-        outcome = wait_for_tasks(client, tasks, timeout, destroy_filter=destroy_filter,
-                                 watch=[(run.ref, list(VM_PATHS)) for _task, run in started],
-                                 what="reconfiguring the serial ports of %d VMs" % len(tasks)
-                                 if len(tasks) > 1 else started[0][1].plan.what())
-        unfinished = set()
-    except VSphereError as exc:
-        if exc.kind != "timeout":
-            raise
-        outcome, unfinished = task_states(client, tasks)
-    retry, reread = [], []
-    for task, run in started:
-        if task._moId in unfinished:
-            run.error = VSphereError(
-                "%s did not finish within %s seconds (timeout). It is still running in vSphere and may still apply "
-                "the change: check the VM's serial ports before running the task again, or raise timeout."
-                % (run.plan.what()[:1].upper() + run.plan.what()[1:], timeout), kind="timeout")
-            continue
-        error = task_error(outcome, task, run.plan.what())
+    """One wave (``bulk.reconfigure_wave``): the reconfigure task of every run, all awaited with one
+    filter (which also brings back the VMs' properties). Returns the runs refused as concurrent edits."""
+    outcomes = reconfigure_wave(client, [(run.props, run.plan.device_changes(), run.plan.what()) for run in runs],
+                                timeout, destroy_filter)
+    retry = []
+    for run, (error, props) in zip(runs, outcomes):
         if error is not None:
             run.error = explain_fault(error, run.plan.changes, run.label)
             if error.kind == "concurrent":
                 retry.append(run)
             continue
         run.applied = True
-        watched = outcome.watched.get(run.ref._moId)
-        if outcome.watched_after_completion and watched and "config.hardware.device" in watched:
-            run.final = ObjectProperties(run.ref, watched)
-            run.after = read_ports(run.final)[1]
-        else:
-            reread.append(run)
-    _read_after(client, reread)
+        run.final = props
+        if props is not None:
+            run.after = read_ports(props)[1]
     return retry
 
 
@@ -313,26 +256,28 @@ def _power_cycle(client, runs, options):
 
 # -- after the change --------------------------------------------------------------------------------
 
-def _check_firewall(client, runs):
-    """The firewall view of every VM that was changed or planned (one request for all hosts)."""
+def _check_firewall(client, runs, name_hosts):
+    """The firewall view of every VM that was changed or planned and, with ``name_hosts``, the name
+    of the host of every VM read (one request for all hosts)."""
     checked = [run for run in runs if run.error is None and run.props is not None and run.after is not None]
-    views = firewall_views(client, [(run.props.get("runtime.host"), sp.port_list(run.after)) for run in checked])
+    read = [run for run in runs if run.props is not None] if name_hosts else []
+    states = {}
+    views = firewall_views(client, [(run.props.get("runtime.host"), sp.port_list(run.after)) for run in checked],
+                           more_hosts=[run.props.get("runtime.host") for run in read], states=states)
     for run, view in zip(checked, views):
         run.firewall = view
+    for run in read:
+        host = run.props.get("runtime.host")
+        if host is not None and host._moId in states:
+            run.host = states[host._moId].get("name")
 
 
-def _retry_warning(retry, total, attempt):
-    if total == 1:
-        return "%s was changed by someone else during the run; read it again (attempt %d)." % (retry[0].label, attempt)
-    return "%d VMs were changed by someone else during the run (%s); read them again (attempt %d)." % (
-        len(retry), ", ".join(sorted(run.props.get("name") for run in retry)), attempt)
-
-
-def bulk_diff(runs):
-    """``{before, after}`` of the ports of every VM that changes, keyed ``name (moid)``."""
+def bulk_diff(runs, check_mode):
+    """``{before, after}`` of the ports of every VM that changes, keyed ``name (moid)``; in check mode
+    also of every VM that differs but cannot be changed (its ``after`` is what was asked)."""
     before, after = {}, {}
     for run in runs:
-        if run.plan is None or not run.plan.changes or run.error is not None:
+        if run.plan is None or not run.plan.changes or (run.error is not None and not check_mode):
             continue
         key = "%s (%s)" % (run.props.get("name"), run.props.moid)
         half = run.plan.diff()

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import Concern, bulk_result, run_many
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import (
@@ -50,6 +51,17 @@ PORT_MAX = 65535
 # instead of being stored as an order nobody meant.
 RANK_MIN = 0
 RANK_MAX = 2 ** 32 - 1
+
+
+def rule_argument_spec():
+    """The argument spec of one ``rules`` entry (documented in vm_vmci_filter)."""
+    return dict(
+        action=dict(type="str", required=True, choices=list(ACTIONS)),
+        protocol=dict(type="str", required=True, choices=list(PROTOCOLS)),
+        direction=dict(type="str", required=True, choices=list(DIRECTIONS)),
+        ports=dict(type="raw"),
+        rank=dict(type="int"),
+    )
 
 
 # -- pure logic --------------------------------------------------------------------------------
@@ -328,3 +340,48 @@ def info(client, params):
     result = dict(changed=False, vm=vm_identity(props))
     result.update(state_view(enabled, rules))
     return result
+
+
+# -- many VMs in one session (vm_vmci_filter_bulk) ---------------------------------------------
+class VmciFirewall(Concern):
+    """The VMCI firewall as the concern of ``bulk.run_many``. An entry that sets neither
+    ``filter_enabled`` nor ``rules`` changes nothing and reports the VM's firewall."""
+
+    noun = "the VMCI firewall"
+
+    def plan(self, client, run):
+        device = vmci_device_of(run.props)
+        run.before = current_state(device)
+        entry = run.entry
+        decision = plan(run.before[0], run.before[1], state=entry.get("state") or "present",
+                        filter_enabled=entry.get("filter_enabled"), rules=entry.get("rules"))
+        run.changes = decision["changed"]
+        run.wanted = (decision["filter_enabled"], decision["rules"])
+        return [device_change(device, decision["filter_enabled"],
+                              decision["rules"] if decision["rules_changed"] else None)]
+
+    def explain(self, error, run):
+        error.msg = refusal_message(error.msg, error.kind, run.props.get("runtime.powerState"))
+        return error
+
+    def state_from_devices(self, devices):
+        device = find_vmci_device(devices)
+        return current_state(device) if device is not None else None
+
+    def result_fields(self, run):
+        out = {}
+        if run.before is not None:
+            out["before"] = state_view(*run.before)
+        if run.after is not None:
+            out.update(state_view(*run.after))
+        return out
+
+    def diff_halves(self, run):
+        return state_view(*run.before), state_view(*run.wanted)
+
+
+def ensure_many(client, entries, timeout, parallel, check_mode, want_diff):
+    """The whole run of vm_vmci_filter_bulk: ``(result, warnings)``."""
+    concern = VmciFirewall()
+    runs, warnings = run_many(client, concern, entries, timeout, parallel, check_mode)
+    return bulk_result(concern, runs, want_diff), warnings

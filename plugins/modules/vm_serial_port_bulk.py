@@ -24,6 +24,9 @@ description:
   - Both modules run one code path - M(vmchannels.vsphere.vm_serial_port) is this module for one VM.
   - VMs whose change was refused because someone else edited them meanwhile are read again and
     retried (three attempts).
+  - In check mode with C(--diff), the diff holds every VM whose ports differ from what O(vms) asks
+    for, also the VMs that could not be changed (their C(after) is what was asked), which makes the
+    module a drift report over many VMs in one session.
 extends_documentation_fragment:
   - vmchannels.vsphere.base_options
   - vmchannels.vsphere.attributes
@@ -155,6 +158,11 @@ vms:
     - One entry per VM of O(vms), in the same order - C(vm), C(changed), C(changes), C(serial_ports)
       as M(vmchannels.vsphere.vm_serial_port) returns them; C(failed), C(msg) and C(error_kind) for
       a VM that could not be changed.
+    - C(serial_ports_before), for every VM that was read, lists its ports as they were before the
+      run, in the format of C(serial_ports).
+    - C(changes) of a VM that could not be changed because of its power state (or its hardware
+      version) still lists the port operations it needs; it has no C(serial_ports).
+    - C(esxi_host) names the ESXi host that runs the VM (when the hosts could be read).
     - C(firewall), for a VM with network-backed ports, names the ESXi host that runs it and says
       whether each rule set its ports need is enabled there.
     - C(power_cycle), for a VM that was power cycled (or would be, in check mode), says how, with the
@@ -180,6 +188,8 @@ vms:
           allow_guest_control: false
           connected: false
           status: null
+      serial_ports_before: []
+      esxi_host: esx01.example.com
       firewall: {"host": "esx01.example.com", "rulesets": {"vSPC": true}}
     - vm: {"name": "web02"}
       changed: false
@@ -196,6 +206,9 @@ diff:
   description:
     - Per VM that changes (or would, in check mode), keyed C(name (moid)), the managed fields of its
       ports before and after, as M(vmchannels.vsphere.vm_serial_port) shows them.
+    - In check mode it also holds every VM whose ports differ from what O(vms) asks for but that
+      could not be changed (for example because of its power state or hardware version); its
+      C(after) is what was asked, not what it would reach.
   returned: when diff mode is on
   type: dict
   sample:
@@ -206,11 +219,8 @@ diff:
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
-    vm_identity_argument_spec,
-    vm_identity_errors,
-)
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import failure, validate_entries
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import (
     RunOptions,
@@ -239,27 +249,18 @@ def argument_spec():
 def validate(params):
     """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
     spec of vm_serial_port), before any request."""
-    errors = []
-    for option in ("parallel", "max_powered_off"):
-        if params[option] < 1:
-            errors.append("%s must be at least 1, got %d" % (option, params[option]))
-    if not params["vms"]:
-        errors.append("vms is empty: list at least one VM")
     validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
-    seen = {}
-    for index, vm in enumerate(params["vms"] or []):
-        where = "vms[%d] (%s)" % (index, vm.get("name") or vm.get("uuid") or vm.get("moid"))
-        identity = tuple((k, vm.get(k)) for k in ("name", "uuid", "moid", "datacenter", "folder"))
-        if identity in seen:
-            errors.append("%s: the VM is listed twice (also vms[%d])" % (where, seen[identity]))
-        seen.setdefault(identity, index)
-        errors += ["%s: %s" % (where, e) for e in vm_identity_errors(vm)]
+
+    def entry_errors(vm):
         checked = validator.validate(dict(serial_ports=vm["serial_ports"]))
         if checked.error_messages:
-            errors += ["%s: %s" % (where, e) for e in checked.error_messages]
-            continue
+            return list(checked.error_messages)
         vm["serial_ports"] = checked.validated_parameters["serial_ports"]
-        errors += ["%s.%s" % (where, e) for e in validate_ports(vm["serial_ports"])]
+        return validate_ports(vm["serial_ports"])
+
+    errors = validate_entries(params, entry_errors)
+    if params["max_powered_off"] < 1:
+        errors.append("max_powered_off must be at least 1, got %d" % params["max_powered_off"])
     return errors
 
 
@@ -267,22 +268,17 @@ def _logic(module, client):
     params = module.params
     options = RunOptions(params["timeout"], parallel=params["parallel"], allow_power_cycle=params["allow_power_cycle"],
                          max_powered_off=params["max_powered_off"], check_mode=module.check_mode,
-                         firewall_warnings=params["firewall_warnings"])
+                         firewall_warnings=params["firewall_warnings"], name_hosts=True)
     runs, warnings = ensure_serial_ports(client, params["vms"], options)
     for warning in warnings:
         module.warn(warning)
-    results = [vm_run.result() for vm_run in runs]
+    results = [vm_run.bulk_result() for vm_run in runs]
     result = dict(changed=any(r["changed"] for r in results), vms=results,
                   failed_vms=sum(1 for r in results if r.get("failed")))
     if module._diff:
-        result["diff"] = bulk_diff(runs)
+        result["diff"] = bulk_diff(runs, module.check_mode)
     if result["failed_vms"]:
-        failures = ["%s: %s" % (r["vm"].get("name") or r["vm"].get("moid") or r["vm"].get("uuid"), r["msg"])
-                    for r in results if r.get("failed")]
-        error = VSphereError("%d of %d VMs could not be changed (the others were): %s"
-                             % (len(failures), len(results), " | ".join(failures)), kind="partial")
-        error.result = result
-        raise error
+        raise failure(result, module.check_mode)
     return result
 
 

@@ -245,10 +245,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec i
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import (
-    ACTIONS,
-    DIRECTIONS,
-    PROTOCOLS,
     ensure,
+    rule_argument_spec,
     validate,
 )
 
@@ -261,13 +259,7 @@ def main():
     spec = vm_identity_argument_spec()
     spec.update(
         filter_enabled=dict(type="bool"),
-        rules=dict(type="list", elements="dict", options=dict(
-            action=dict(type="str", required=True, choices=list(ACTIONS)),
-            protocol=dict(type="str", required=True, choices=list(PROTOCOLS)),
-            direction=dict(type="str", required=True, choices=list(DIRECTIONS)),
-            ports=dict(type="raw"),
-            rank=dict(type="int"),
-        )),
+        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = build_module(spec, supports_check_mode=True,

@@ -43,6 +43,7 @@ FWI = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
 VF = "vmchannels.vsphere.vm_vmci_filter"
 VFI = "vmchannels.vsphere.vm_vmci_filter_info"
 BULK = "vmchannels.vsphere.vm_serial_port_bulk"
+VFB = "vmchannels.vsphere.vm_vmci_filter_bulk"
 
 
 # -- certificates --------------------------------------------------------------------------------

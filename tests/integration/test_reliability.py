@@ -28,6 +28,7 @@ from reliability_support import (
     SP,
     SPI,
     VF,
+    VFB,
     VFI,
     FaultProxy,
     Reader,
@@ -56,6 +57,7 @@ ALL_MODULES = [
     (VF, {"name": "DC0_H0_VM0", "rules": RULES}),
     (VFI, {"name": "DC0_H0_VM0"}),
     (BULK, {"vms": [{"name": "DC0_H0_VM0", "serial_ports": TWO_PORTS}]}),
+    (VFB, {"vms": [{"name": "DC0_H0_VM0", "rules": RULES}]}),
 ]
 
 

@@ -25,6 +25,7 @@ from reliability_support import (
     SP,
     SPI,
     VF,
+    VFB,
     VFI,
     Reader,
     firewall_guard,
@@ -55,6 +56,8 @@ def _tasks():
                                         {"name": "DC0_H0_VM1", "serial_ports": NETWORK_PORT}]}, "ignore_errors": True},
         {"name": "vmci", VF: {"name": "DC0_H0_VM0", "filter_enabled": True, "rules": RULES}},
         {"name": "vmci info", VFI: {"name": "DC0_H0_VM0"}},
+        {"name": "vmci bulk", VFB: {"vms": [{"name": "DC0_H0_VM0", "rules": RULES}, {"name": "no-such-vm"}]},
+         "check_mode": True, "diff": True, "ignore_errors": True},
         {"name": "firewall", FW: {"esxi_hostname": "DC0_C0_H0", "rulesets": ["vSPC"]}},
         {"name": "firewall info", FWI: {"datacenter": "DC0"}},
         {"name": "not found", SPI: {"name": "no-such-vm"}, "ignore_errors": True},
@@ -87,6 +90,9 @@ def test_password_never_in_output(fresh_vcsim, tmp_path):
     assert run.result("serial")["changed"] is True and run.result("serial (env)")["changed"] is False
     bulk = run.task("bulk")  # one VM changed, one refused (powered on): a partial failure with a message
     assert bulk["status"] == "failed" and "1 of 2 VMs could not be changed" in bulk["result"]["msg"], bulk
+    vmci_bulk = run.task("vmci bulk")  # check mode: one VM planned, one not found
+    assert vmci_bulk["status"] == "failed", vmci_bulk
+    assert "1 of 2 VMs could not be changed (check mode: nothing was changed)" in vmci_bulk["result"]["msg"]
     for suffix in ("", " (env)"):
         assert run.result("serial" + suffix)["diff"]["after"]["serial_ports"]["port 1"]
         assert any("remoteSerialPort" in w for w in run.result("serial check" + suffix)["warnings"])

@@ -29,6 +29,7 @@ def test_many_vms_in_one_session(play, si, sim):
     check = run.result("check")
     assert check["changed"] is True and check["failed_vms"] == 0
     assert sorted(check["diff"]["after"]["vms"]) == sorted("%s (%s)" % (n, find_vm(si, n)._moId) for n in vms)
+    assert all(r["serial_ports_before"] == [] and r["esxi_host"] == "DC0_H0" for r in check["vms"])
     assert all(serial_ports(find_vm(si, n)) == {} for n in vms)
     assert "ReconfigVM_Task" not in sim.soap_calls()
 
@@ -63,12 +64,27 @@ def test_failures_are_reported_and_the_others_changed(play, si):
     entries = [dict(name=vms[0], serial_ports=[{"number": 3, "backing": {"type": "thinprint"}}]),
                dict(name=vms[1], serial_ports=[{"number": 3, "backing": {"type": "thinprint"}}]),
                dict(name="no-such-vm", serial_ports=[VSPC])]
-    run = play([{"name": "mixed", BULK: {"vms": entries}}])
+    run = play([{"name": "check", BULK: {"vms": entries}, "check_mode": True, "diff": True, "ignore_errors": True},
+                {"name": "mixed", BULK: {"vms": entries}, "diff": True}])
     assert run.rc != 0
+    # check mode: the diff holds every VM whose ports differ, also the one refused for its power state
+    # (its "after" is what was asked); the diff of the real run only the VM that was changed
+    check = run.result("check")
+    assert "2 of 3 VMs could not be changed (check mode: nothing was changed)" in check["msg"], check["msg"]
+    keys = ["%s (%s)" % (n, find_vm(si, n)._moId) for n in vms[:2]]
+    assert sorted(check["diff"]["after"]["vms"]) == sorted(keys)
+    assert check["diff"]["before"]["vms"][keys[1]] == {}
+    assert check["diff"]["after"]["vms"][keys[1]]["port 3"]["backing"] == {"type": "thinprint"}
+    assert sorted(run.result("mixed")["diff"]["after"]["vms"]) == keys[:1]
     result = run.result("mixed")
     assert result["failed_vms"] == 2 and "2 of 3 VMs could not be changed" in result["msg"]
     assert [r.get("failed", False) for r in result["vms"]] == [False, True, True]
     assert "poweredOn" in result["vms"][1]["msg"] and result["vms"][1]["error_kind"] == "power_state"
+    # the refused VM still says what it needs, and what it has; it has no ports "after"
+    assert result["vms"][1]["changes"] == [{"op": "add", "number": 3}]
+    assert result["vms"][1]["serial_ports_before"] == [] and "serial_ports" not in result["vms"][1]
+    hosts = [find_vm(si, vms[0]).runtime.host.name, find_vm(si, vms[1]).runtime.host.name, None]
+    assert [r.get("esxi_host") for r in result["vms"]] == hosts
     assert result["vms"][2]["error_kind"] == "not_found"
     assert sorted(serial_ports(find_vm(si, vms[0]))) == [3]
     assert serial_ports(find_vm(si, vms[1])) == {}

@@ -1,6 +1,7 @@
 """One code path per concern, checked on the source (AST, so comments and docstrings do not count):
 vm_serial_port and vm_serial_port_bulk plan, build the config spec with changeVersion and word the
-firewall warning in one place each; no two functions share the vague name ``read_vm``; the task
+firewall warning in one place each; the many-VM runs (serial ports, VMCI firewall) find the VMs,
+wait for their reconfigurations and retry concurrent edits in one place (bulk.py); no two functions share the vague name ``read_vm``; the task
 waiter no longer reads ``info.result``, which nothing used."""
 import ast
 import glob
@@ -62,6 +63,15 @@ def _mentions(node, text):
      {"plugins/module_utils/serial_port_api.py": ["firewall_warnings"]}),
     ("the ReconfigVM_Task call", lambda n: _named(n, "ReconfigVM_Task"),
      {"plugins/module_utils/vm_config.py": ["start_reconfigure"]}),
+    # one many-VM machinery for the serial ports and the VMCI firewall (bulk.py)
+    ("the wait for a wave of tasks", lambda n: isinstance(n, ast.Call) and _named(n.func, "wait_for_tasks"),
+     {"plugins/module_utils/bulk.py": ["reconfigure_wave"],  # reconfigurations of many VMs
+      "plugins/module_utils/power_cycle.py": ["_wait"],  # power tasks
+      "plugins/module_utils/vm_config.py": ["reconfigure"]}),  # vm_vmci_filter's one VM
+    ("the retries of concurrent edits", lambda n: _named(n, "CONCURRENT_RETRIES"),
+     {"plugins/module_utils/bulk.py": ["<module>", "with_retries"]}),
+    ("the look-up of many VMs", lambda n: isinstance(n, ast.Call) and _named(n.func, "find_vms"),
+     {"plugins/module_utils/bulk.py": ["find_runs"]}),
 ])
 def test_one_place(what, predicate, expected):
     assert _where(predicate) == expected, what
