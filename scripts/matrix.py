@@ -144,8 +144,8 @@ def ensure_venv(leg: Leg, log=print) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the CI legs and a matrix run may build at the same time
         if stamp.is_file():
             return target
-        log("matrix %s: creating %s (Python %s: %s)" % (leg.name, target.relative_to(ROOT), version,
-                                                         ", ".join(leg.requirements)))
+        log("matrix %s: creating %s (Python %s: %s)"
+            % (leg.name, target.relative_to(ROOT), version, ", ".join(leg.requirements)))
         shutil.rmtree(target, ignore_errors=True)
         started = time.monotonic()
         for cmd in ([python, "-m", "venv", str(target)],
@@ -154,8 +154,8 @@ def ensure_venv(leg: Leg, log=print) -> Path:
             proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
             if proc.returncode != 0:
                 shutil.rmtree(target, ignore_errors=True)
-                raise RuntimeError("matrix %s: `%s` failed:\n%s%s" % (leg.name, " ".join(cmd), proc.stdout[-4000:],
-                                                                     _pip_errors(proc.stderr)))
+                raise RuntimeError("matrix %s: `%s` failed:\n%s%s"
+                                   % (leg.name, " ".join(cmd), proc.stdout[-4000:], _pip_errors(proc.stderr)))
         stamp.write_text(leg.pins())
         for old in CACHE.glob(leg.name + "-*"):  # earlier pins of the same leg
             if old != target:

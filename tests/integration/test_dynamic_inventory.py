@@ -37,8 +37,8 @@ def test_playbooks_over_vmware_vmware_vms_change_then_nothing_vms_found_by_moid(
                                                           {"number": 2, "backing": {"type": "thinprint"}}],
                                  "vmci_firewall_profile": "deny_all"}},
     }}))
-    env = {"ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([os.path.join(ROOT, ".build", "collections"),
-                                                         collections_path("vmware.vmware")])}
+    collections = [os.path.join(ROOT, ".build", "collections"), collections_path("vmware.vmware")]
+    env = {"ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(collections)}
 
     def run_books(books, name):
         runs = []

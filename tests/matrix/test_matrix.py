@@ -10,6 +10,7 @@ Python the machine lacks is skipped with the reason; scripts/matrix runs every l
 """
 import importlib.util
 import os
+import sys
 
 import pytest
 
@@ -19,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def _load_matrix():
     spec = importlib.util.spec_from_file_location("matrix", os.path.join(ROOT, "scripts", "matrix.py"))
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
