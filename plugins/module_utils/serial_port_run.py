@@ -50,6 +50,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config impor
     vm_label,
 )
 
+
 class RunOptions(object):
     """How the run goes: ``timeout`` (seconds per vSphere task), ``parallel`` (reconfigure tasks at
     once), ``allow_power_cycle``, ``max_powered_off`` (VMs down at once), ``check_mode``, ``want_diff``,
