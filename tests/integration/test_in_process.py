@@ -48,7 +48,13 @@ def _scenario(sim):
 
 def _results(run, sim):
     text = json.dumps([[e["task"], e["status"], e["result"]] for e in run.results], sort_keys=True)
-    return json.loads(text.replace('"port": %d' % sim.port, '"port": "PORT"').replace(":%d" % sim.port, ":PORT"))
+    results = json.loads(text.replace('"port": %d' % sim.port, '"port": "PORT"').replace(":%d" % sim.port, ":PORT"))
+    for _task, _status, result in results:
+        # Before ansible-core 2.19, fail_json at -vvv adds the module's traceback: its file names are
+        # those of the AnsiballZ payload when shipped, of the checkout in-process. Its presence counts.
+        if isinstance(result.get("exception"), str):
+            result["exception"] = "<the module's traceback>"
+    return results
 
 
 @pytest.mark.matrix
