@@ -730,42 +730,47 @@ def render_inventory(report, inv, bulk):
                  "*per task* = requests per VM with the session's `Login` and `Logout` aside; *open* = `Login` "
                  "minus `Logout` in the trace after the run; *peer / side* = how many times faster than "
                  "community.vmware in the same block (wall)." % (
-                     meta.get("core") or "?", "; ".join("`%s` %s" % (k, VARIANT_TEXT[k]) for k in VARIANT_TEXT),
+                     meta.get("core") or "?", "; ".join("`%s` %s" % (k, VARIANT_TEXT[k]) for k in VARIANT_TEXT if any(
+                         k in blocks for sides in inv.values() for blocks in sides.values())),
                      _path_text(report) or "-"))
     lines.append("")
     lines.append("| VMs | login delay | side | run | requests | per VM | per task | logins | open | wall s | CPU s "
-                 "| CPU ms/task | /floor (wall) | peer / side (wall) | changed | verified |")
-    lines.append("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) | changed | verified |")
+    lines.append("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                 "| ---: | --- |")
     for size in sorted(set(inv) | set(bulk), key=int):
         n = float(int(size))
         blocks = inv.get(size) or {}
         for delay in sorted(blocks, key=int):
             sides = blocks[delay]
-            floor = (sides.get("floor") or {}).get("floor", {}).get("wall")
+            floor = (sides.get("floor") or {}).get("floor") or {}
             for side in _sorted_sides(sides):
                 for run in ("change", "again", "floor"):
                     m = sides[side].get(run)
                     if not m:
                         continue
-                    peer_m = (sides.get("peer") or {}).get(run)
-                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %d | %s |" % (
+                    peer_m = (sides.get("peer") or {}).get(run) if side != "peer" and run != "floor" else None
+                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %s | %s | %d | %s |" % (
                         size, delay, side, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n,
                         m.get("logins", 0), _open_sessions(m), m["wall"],
                         " (%s)" % ", ".join("%.1f" % w for w in m["walls"]) if m.get("walls") else "",
                         m["cpu"], 1000.0 * m["cpu"] / n,
-                        _ratio(m["wall"], floor) if run != "floor" else "",
-                        _ratio(peer_m["wall"], m["wall"]) if side != "peer" and peer_m and run != "floor" else "",
+                        _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
+                        _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "",
+                        _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
+                        _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "",
                         m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
         for run in ("change", "again"):
             m = (bulk.get(size) or {}).get(run)
             if m:
                 sides = blocks.get("0") or {}
-                floor = (sides.get("floor") or {}).get("floor", {}).get("wall")
+                floor = (sides.get("floor") or {}).get("floor") or {}
                 peer_m = (sides.get("peer") or {}).get(run)
-                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %d | %s |" % (
+                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %s | %s | %d | %s |" % (
                     size, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n, m.get("logins", 0),
-                    _open_sessions(m), m["wall"], m["cpu"], 1000.0 * m["cpu"] / n, _ratio(m["wall"], floor),
-                    _ratio(peer_m["wall"], m["wall"]) if peer_m else "", m["changed"],
+                    _open_sessions(m), m["wall"], m["cpu"], 1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")),
+                    _ratio(m["cpu"], floor.get("cpu")), _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
+                    _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m["changed"],
                     _verified(m, None, int(size)) if run == "change" else ""))
     lines.append("")
     loads = [m.get("load") for m in _all_measures({"inventory": inv}) if m.get("load") is not None]
@@ -783,23 +788,24 @@ def render_serial_console(report, sc):
                  "run per VM (the role runs several tasks per VM)." % (report["meta"].get("core") or "?"))
     lines.append("")
     lines.append("| VMs | login delay | side | mode | run | requests | per VM | logins | open | wall s | CPU s | CPU ms/VM "
-                 "| /floor (wall) | changed | verified |")
-    lines.append("| ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+                 "| /floor (wall) | /floor (CPU) | changed | verified |")
+    lines.append("| ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for size in sorted(sc, key=int):
         n = float(int(size))
         for delay in sorted(sc[size], key=int):
             block = sc[size][delay]
-            floor = (block.get("floor") or {}).get("floor", {}).get("wall")
+            floor = (block.get("floor") or {}).get("floor") or {}
             for key in sorted(block, key=lambda k: (k == "floor", _sorted_sides([k.split()[0]]), k)):
                 side, _, mode = key.partition(" ")
                 for run in ("change", "again", "floor"):
                     m = block[key].get(run)
                     if not m:
                         continue
-                    lines.append("| %s | %s ms | %s | %s | %s | %d | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %d | %s |" % (
+                    lines.append("| %s | %s ms | %s | %s | %s | %d | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %d | %s |" % (
                         size, delay, side, mode or ("" if side == "floor" else "default"), RUN_NAMES[run], m["soap"],
                         m["soap"] / n, m.get("logins", 0), _open_sessions(m), m["wall"], m["cpu"],
-                        1000.0 * m["cpu"] / n, _ratio(m["wall"], floor) if run != "floor" else "", m["changed"],
+                        1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
+                        _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "", m["changed"],
                         _verified(m, None, int(size)) if run == "change" else ""))
     lines.append("")
     return lines
@@ -826,12 +832,15 @@ def targets(report):
             if floor:
                 ratios = [m["wall"] / floor["wall"] for m in runs]
                 out.append(("vm_serial_port per VM, %s: wall at most %.1f x the ping floor (change, no change)"
-                            % (where, TARGETS["floor"]), _fmt_all(ratios),
+                            % (where, TARGETS["floor"]), "%s (CPU: %s)" % (
+                                _fmt_all(ratios), _fmt_all([m["cpu"] / floor["cpu"] for m in runs])),
                             all(r <= TARGETS["floor"] for r in ratios)))
             if peer:
-                faster = [peer[r]["wall"] / ours[r]["wall"] for r in ("change", "again") if r in peer and r in ours]
+                both = [r for r in ("change", "again") if r in peer and r in ours]
+                faster = [peer[r]["wall"] / ours[r]["wall"] for r in both]
                 out.append(("vm_serial_port per VM, %s: at least %.1f x faster than community.vmware"
-                            % (where, TARGETS["peer"]), _fmt_all(faster, "%.2f x"),
+                            % (where, TARGETS["peer"]), "%s (CPU: %s)" % (
+                                _fmt_all(faster, "%.2f x"), _fmt_all([peer[r]["cpu"] / ours[r]["cpu"] for r in both], "%.2f x")),
                             all(f >= TARGETS["peer"] for f in faster)))
             cpu = [1000.0 * m["cpu"] / n for m in runs]
             out.append(("vm_serial_port per VM, %s: CPU at most %d ms per task" % (where, TARGETS["cpu_ms"]),
@@ -860,7 +869,9 @@ def targets(report):
                     out.append(("serial_console role%s, %s VMs, login delay %s ms: at most %.1f x the ping floor "
                                 "(change, no change)" % (" in bulk" if "bulk" in key else ", default settings", size,
                                                          delay, limit),
-                                _fmt_all(ratios), all(r <= limit for r in ratios)))
+                                "%s (CPU: %s)" % (_fmt_all(ratios), _fmt_all(
+                                    [block[key][r]["cpu"] / floor["cpu"] for r in ("change", "again") if r in block[key]])),
+                                all(r <= limit for r in ratios)))
     bulk = (report.get("inventory_bulk") or {}).get(str(TARGETS["bulk_size"]))
     if bulk and "change" in bulk:
         out.append(("vm_serial_port_bulk, %d VMs, a change on each: under %.0f s" % (TARGETS["bulk_size"], TARGETS["bulk_s"]),
@@ -981,6 +992,10 @@ def parse_args(argv):
                         "(per scenario, size and login delay)")
     p.add_argument("--render-only", action="store_true",
                    help="measure nothing: write the table (and docs/performance.md) again from the raw JSON")
+    p.add_argument("--combine", default=None, type=lambda t: [n for n in t.split(",") if n],
+                   help="measure nothing: write --name from the raw JSON of these runs (a comma list of names, "
+                        "e.g. runs made in parallel), a later run's figures winning for the same scenario, size and "
+                        "login delay")
     p.add_argument("--docs", default=None, choices=["yes", "no"],
                    help="update the results block of docs/performance.md (default: yes for a full run named latest)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (playbooks, logs)")
@@ -1040,9 +1055,19 @@ def write_outputs(report, args, log):
 FORMAT = 2  # of the raw JSON: scenarios 1 and 4 per size and login delay
 
 
+def _blocks(report):
+    """What a report measured: whole scenarios (single, firewall), sizes (bulk), sizes and login
+    delays (scenarios 1 and 4)."""
+    out = set(k for k in ("single", "firewall") if report.get(k))
+    out |= set(("inventory_bulk", size) for size in report.get("inventory_bulk") or {})
+    for key in ("inventory", "serial_console"):
+        out |= set((key, size, delay) for size, blocks in (report.get(key) or {}).items() for delay in blocks)
+    return out
+
+
 def _merge(previous, report, measured):
-    """Keep of ``previous`` (a report of the same name) what this run did not measure: whole
-    scenarios (single, firewall), sizes (bulk), sizes and login delays (scenarios 1 and 4)."""
+    """Keep of ``previous`` (a report of the same name) what ``report`` did not measure (``measured``,
+    see :func:`_blocks`)."""
     if previous.get("meta", {}).get("format") != FORMAT:
         return
     for key in ("single", "firewall"):
@@ -1073,8 +1098,11 @@ def main(argv=None):
     def log(msg):
         print("[%6.0fs] %s" % (time.time() - started, msg), flush=True)
 
-    if args.render_only:
-        report = json.loads(_read(os.path.join(args.out, "raw", "%s.json" % args.name)))
+    if args.render_only or args.combine:
+        names = args.combine or [args.name]
+        report = json.loads(_read(os.path.join(args.out, "raw", "%s.json" % names[-1])))
+        for name in reversed(names[:-1]):  # a later run's blocks win
+            _merge(json.loads(_read(os.path.join(args.out, "raw", "%s.json" % name))), report, _blocks(report))
         args.mode = report["meta"]["mode"]
         write_outputs(report, args, log)
         return 0
@@ -1103,8 +1131,6 @@ def main(argv=None):
         "mode": args.mode, "delay_ms": args.delay_ms, "forks": args.forks, "cluster_hosts": args.cluster_hosts,
         "core": ours["ours"].version().split(" ")[0], "machine": machine_info(pair), "paths": _paths}, "notes": []}
     measured = set()
-    raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
-    previous = json.loads(_read(raw_file)) if args.merge and os.path.exists(raw_file) else None
     try:
         if "single" in args.scenarios:
             log("scenario 2 and look-ups: one VM, change then no change")
@@ -1153,8 +1179,9 @@ def main(argv=None):
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    if previous:
-        _merge(previous, report, measured)
+    raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
+    if args.merge and os.path.exists(raw_file):  # read now: another run may have written it meanwhile
+        _merge(json.loads(_read(raw_file)), report, measured)
     report["meta"]["duration_s"] = round(time.time() - started)
     write_outputs(report, args, log)
     failed = [m for m in _all_measures(report) if m.get("rc") != 0 or m.get("failed")]
