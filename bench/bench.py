@@ -729,15 +729,17 @@ def render_inventory(report, inv, bulk):
                  "divided by the floor and peer runs of the same size without login delay. "
                  "*per task* = requests per VM with the session's `Login` and `Logout` aside; *open* = `Login` "
                  "minus `Logout` in the trace after the run; *peer / side* = how many times faster than "
-                 "community.vmware in the same block (wall)." % (
+                 "community.vmware in the same block; *vcsim CPU*: what the simulator (the vCenter) spent on the run, on the "
+                 "same 2 cores." % (
                      meta.get("core") or "?", "; ".join("`%s` %s" % (k, VARIANT_TEXT[k]) for k in VARIANT_TEXT if any(
                          k in blocks for sides in inv.values() for blocks in sides.values())),
                      _path_text(report) or "-"))
     lines.append("")
     lines.append("| VMs | login delay | side | run | requests | per VM | per task | logins | open | wall s | CPU s "
-                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) | changed | verified |")
+                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) | vcsim CPU s "
+                 "| changed | verified |")
     lines.append("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                 "| ---: | --- |")
+                 "| ---: | ---: | --- |")
     for size in sorted(set(inv) | set(bulk), key=int):
         n = float(int(size))
         blocks = inv.get(size) or {}
@@ -750,7 +752,7 @@ def render_inventory(report, inv, bulk):
                     if not m:
                         continue
                     peer_m = (sides.get("peer") or {}).get(run) if side != "peer" and run != "floor" else None
-                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %s | %s | %d | %s |" % (
+                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
                         size, delay, side, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n,
                         m.get("logins", 0), _open_sessions(m), m["wall"],
                         " (%s)" % ", ".join("%.1f" % w for w in m["walls"]) if m.get("walls") else "",
@@ -758,7 +760,7 @@ def render_inventory(report, inv, bulk):
                         _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
                         _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "",
                         _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
-                        _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "",
+                        _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0),
                         m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
         for run in ("change", "again"):
             m = (bulk.get(size) or {}).get(run)
@@ -766,11 +768,11 @@ def render_inventory(report, inv, bulk):
                 sides = blocks.get("0") or {}
                 floor = (sides.get("floor") or {}).get("floor") or {}
                 peer_m = (sides.get("peer") or {}).get(run)
-                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %s | %s | %d | %s |" % (
+                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
                     size, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n, m.get("logins", 0),
                     _open_sessions(m), m["wall"], m["cpu"], 1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")),
                     _ratio(m["cpu"], floor.get("cpu")), _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
-                    _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m["changed"],
+                    _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0), m["changed"],
                     _verified(m, None, int(size)) if run == "change" else ""))
     lines.append("")
     loads = [m.get("load") for m in _all_measures({"inventory": inv}) if m.get("load") is not None]
