@@ -787,7 +787,9 @@ def render_serial_console(report, sc):
     lines.append("The role in its default mode and with `-e serial_console_bulk=true` (*bulk*), for our defaults "
                  "(`ours`) and with the fast path off (`ours-shipped`), each on its own simulator, and the ping floor "
                  "over the same inventory, the runs alternated; all on ansible-core %s. *CPU ms/VM*: CPU of the whole "
-                 "run per VM (the role runs several tasks per VM)." % (report["meta"].get("core") or "?"))
+                 "run per VM (the role runs several tasks per VM)." % ", ".join(sorted(set(
+                     m.get("core") or report["meta"].get("core") or "?" for blocks in sc.values() for block in blocks.values()
+                     for runs in block.values() for m in runs.values()))))
     lines.append("")
     lines.append("| VMs | login delay | side | mode | run | requests | per VM | logins | open | wall s | CPU s | CPU ms/VM "
                  "| /floor (wall) | /floor (CPU) | changed | verified |")
@@ -979,6 +981,9 @@ def parse_args(argv):
                    help="our variants in scenario 1: %s (default all; --smoke: ours,ours-shipped)" % ",".join(OURS_VARIANTS))
     p.add_argument("--s4-variants", default="ours,ours-shipped", help="our variants in scenario 4 (default ours,ours-shipped)")
     p.add_argument("--s4-login-delays", default=None, help="login delays of scenario 4 (default: --login-delays)")
+    p.add_argument("--s4-core", default="peer", choices=["peer", "project"],
+                   help="ansible-core of scenario 4 and its floor: the peer's (default, as every other scenario) or "
+                        "the project's (scenario 4 has no peer side)")
     p.add_argument("--forks", type=int, default=5)
     p.add_argument("--cluster-hosts", type=int, default=3, help="hosts in the cluster of scenario 3 (default 3)")
     p.add_argument("--repeat", type=int, default=1,
@@ -1122,7 +1127,9 @@ def main(argv=None):
     floor = Side("floor", "ansible.builtin.ping", core_venv, OURS_COLLECTIONS)
     pair = [ours["ours"]] + ([peer] if peer else [])
     s1_sides = [ours[k] for k in args.variants] + ([peer] if peer else []) + [floor]
-    s4_sides = [ours[k] for k in args.s4_variants] + [floor]
+    s4_venv = project_venv() if args.s4_core == "project" else core_venv
+    s4_sides = [Side(k, "vmchannels.vsphere", s4_venv, OURS_COLLECTIONS, OURS_VARIANTS[k]) for k in args.s4_variants] + \
+        [Side("floor", "ansible.builtin.ping", s4_venv, OURS_COLLECTIONS)]
     workdir = tempfile.mkdtemp(prefix="bench-")
     log("work directory %s; mode %s; ansible-core of %s; sides %s" % (
         workdir, args.mode, core_venv, ", ".join(s.key for s in s1_sides)))
@@ -1132,6 +1139,8 @@ def main(argv=None):
         "format": FORMAT, "date": this_run["date"], "argv": this_run["argv"], "runs": [this_run],
         "mode": args.mode, "delay_ms": args.delay_ms, "forks": args.forks, "cluster_hosts": args.cluster_hosts,
         "core": ours["ours"].version().split(" ")[0], "machine": machine_info(pair), "paths": _paths}, "notes": []}
+    if "serial_console" in args.scenarios:
+        report["meta"]["s4_core"] = s4_sides[0].version().split(" ")[0]
     measured = set()
     try:
         if "single" in args.scenarios:
@@ -1175,8 +1184,11 @@ def main(argv=None):
                         log("scenario 4: playbooks/serial_console.yml over %d VMs, default and bulk, login delay %d ms"
                             % (size, delay))
                         result = scenario_serial_console(s4_sides, size, delay, args, workdir, log)
-                        report["serial_console"].setdefault(str(size), {})[str(delay)] = \
-                            dict((k, dict((r, m.as_dict()) for r, m in v.items())) for k, v in result.items())
+                        block = dict((k, dict((r, m.as_dict()) for r, m in v.items())) for k, v in result.items())
+                        for runs in block.values():
+                            for m in runs.values():
+                                m["core"] = report["meta"]["s4_core"]
+                        report["serial_console"].setdefault(str(size), {})[str(delay)] = block
                         measured.add(("serial_console", str(size), str(delay)))
     finally:
         if not args.keep:
