@@ -632,7 +632,8 @@ def render(report):
     lines.append("Requests are SOAP calls counted in the simulator's trace (GETs of "
                  "`/sdk/vimServiceVersions.xml` in brackets when any); wall time is the whole "
                  "`ansible-playbook` run; CPU is the user+system time of ansible-playbook and all its "
-                 "children; the simulator adds %d ms to every SOAP call. Ratios below 1 favour ours." % meta["delay_ms"])
+                 "children; the simulator adds %d ms to every SOAP call. Ratios to the floor below 1, and ratios peer / side "
+                 "above 1, favour ours." % meta["delay_ms"])
     lines.append("")
 
     single = report.get("single") or {}
@@ -784,8 +785,10 @@ def render_inventory(report, inv, bulk):
 
 def render_serial_console(report, sc):
     lines = ["## Inventory-driven `playbooks/serial_console.yml` (scenario 4)", ""]
-    lines.append("The role in its default mode and with `-e serial_console_bulk=true` (*bulk*), for our defaults "
-                 "(`ours`) and with the fast path off (`ours-shipped`), each on its own simulator, and the ping floor "
+    variants = sorted(set(k.split()[0] for blocks in sc.values() for block in blocks.values() for k in block) - {"floor"},
+                      key=lambda k: list(OURS_VARIANTS).index(k))
+    lines.append("The role in its default mode and with `-e serial_console_bulk=true` (*bulk*), for %s, each on its own "
+                 "simulator, and the ping floor " % ", ".join("`%s` (%s)" % (k, VARIANT_TEXT[k].split(", ", 1)[1]) for k in variants) +
                  "over the same inventory, the runs alternated; all on ansible-core %s. *CPU ms/VM*: CPU of the whole "
                  "run per VM (the role runs several tasks per VM)." % ", ".join(sorted(set(
                      m.get("core") or report["meta"].get("core") or "?" for blocks in sc.values() for block in blocks.values()
@@ -879,7 +882,9 @@ def targets(report):
     bulk = (report.get("inventory_bulk") or {}).get(str(TARGETS["bulk_size"]))
     if bulk and "change" in bulk:
         out.append(("vm_serial_port_bulk, %d VMs, a change on each: under %.0f s" % (TARGETS["bulk_size"], TARGETS["bulk_s"]),
-                    "%.1f s (%d requests)" % (bulk["change"]["wall"], bulk["change"]["soap"]),
+                    "%.1f s (%d requests; CPU %.1f s, simulator %.1f s; load %s)" % (
+                        bulk["change"]["wall"], bulk["change"]["soap"], bulk["change"]["cpu"],
+                        bulk["change"].get("sim_cpu", 0.0), bulk["change"].get("load", "?")),
                     bulk["change"]["wall"] < TARGETS["bulk_s"] and bulk["change"].get("verified") == TARGETS["bulk_size"]))
     return out
 
