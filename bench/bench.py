@@ -55,17 +55,23 @@ CLUSTER = "DC0_C0"
 # --------------------------------------------------------------------------------------- sides
 
 class Side(object):
-    """One Ansible installation: its ansible-playbook, interpreter and collection path."""
+    """One Ansible installation (its ansible-playbook, interpreter and collection path) and the
+    switches a run gets: ``extra_env`` (e.g. ``VMCHANNELS_IN_PROCESS=false``)."""
 
-    def __init__(self, key, title, venv, collections_path):
+    def __init__(self, key, title, venv, collections_path, extra_env=None):
         self.key = key
         self.title = title
         self.venv = venv
         self.collections_path = collections_path
+        self.extra_env = dict(extra_env or {})
 
     @property
     def ours(self):
         return self.key.startswith("ours")
+
+    @property
+    def floor(self):
+        return self.key == "floor"
 
     @property
     def python(self):
@@ -73,12 +79,12 @@ class Side(object):
 
     def env(self, sim):
         env = dict(os.environ)
-        for key in [k for k in env if k.startswith(("VMWARE_", "ANSIBLE_"))]:
+        for key in [k for k in env if k.startswith(("VMWARE_", "ANSIBLE_", "VMCHANNELS_"))]:
             del env[key]
         env.update({
             "ANSIBLE_COLLECTIONS_PATH": self.collections_path,
-            # ours: only the checkout; the peer: the collections bundled in its venv (sys.path)
-            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false" if self.ours else "true",
+            # ours (and the floor): only the checkout; the peer: the collections bundled in its venv (sys.path)
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false" if self.ours or self.floor else "true",
             "ANSIBLE_PYTHON_INTERPRETER": self.python,
             "ANSIBLE_LOCALHOST_WARNING": "false",
             "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
@@ -90,6 +96,7 @@ class Side(object):
             "PATH": os.path.join(self.venv, "bin") + os.pathsep + os.environ.get("PATH", ""),
         })
         env.update(sim.env())
+        env.update(self.extra_env)
         return env
 
     def version(self):
@@ -97,6 +104,24 @@ class Side(object):
                               "print(r.__version__, m.version('pyvmomi'), sys.version.split()[0])"],
                              capture_output=True, text=True, check=False)
         return out.stdout.strip()
+
+
+#: Our collection's variants (scenarios 1 and 4): the key of the side -> its switches.
+#: ``ours``: the defaults (modules run inside the Ansible worker, one session per run);
+#: ``ours-shipped``: the fast path off (every task ships its module to a new Python, logs in and out);
+#: ``ours-unshared``: in-process but the session sharing off (a login and logout per task).
+OURS_VARIANTS = collections.OrderedDict([
+    ("ours", {}),
+    ("ours-shipped", {"VMCHANNELS_IN_PROCESS": "false"}),
+    ("ours-unshared", {"VMCHANNELS_SHARED_SESSION": "false"}),
+])
+VARIANT_TEXT = {
+    "ours": "vm_serial_port, defaults: in the Ansible worker, one session per run",
+    "ours-shipped": "vm_serial_port, VMCHANNELS_IN_PROCESS=false: shipped to a new Python per task, a login per task",
+    "ours-unshared": "vm_serial_port, VMCHANNELS_SHARED_SESSION=false: in the worker, a login per task",
+    "peer": "community.vmware.vmware_guest_serial_port",
+    "floor": "ansible.builtin.ping",
+}
 
 
 def project_venv():
@@ -140,10 +165,12 @@ def peer_collection_version(side):
 
 # --------------------------------------------------------------------------------- simulator
 
-def sim_for(n_vms, delay_ms, cluster_hosts=None):
+def sim_for(n_vms, delay_ms, cluster_hosts=None, login_delay_ms=0):
     """A simulator with at least ``n_vms`` VMs: vcsim makes ``vm`` VMs on the standalone host and
-    as many in the cluster's resource pool, so ``vm = ceil(n/2)``."""
-    options = dict(vm=max(1, (n_vms + 1) // 2), delay_ms=delay_ms or None, start_timeout=300)
+    as many in the cluster's resource pool, so ``vm = ceil(n/2)``. ``login_delay_ms``: what the
+    launcher adds to ``Login`` alone (vCenter's single sign-on)."""
+    options = dict(vm=max(1, (n_vms + 1) // 2), delay_ms=delay_ms or None, start_timeout=300,
+                   login_delay_ms=login_delay_ms or None)
     if cluster_hosts:
         options["host"] = cluster_hosts
     return Simulator(**options).start()
@@ -242,8 +269,9 @@ def vspc_enabled_hosts(sim):
 
 
 def trace_counts(sim):
-    """``(soap calls, GETs, Counter of methods)`` since the last ``reset_trace``."""
+    """``(soap calls, GETs, Counter of methods, distinct session tags)`` since the last ``reset_trace``."""
     methods = collections.Counter()
+    sessions = set()
     gets = 0
     with open(sim.trace_file, "rb") as handle:
         handle.seek(sim._trace_offset)
@@ -255,9 +283,11 @@ def trace_counts(sim):
             continue
         if rec.get("http", "POST") == "POST" and rec.get("method"):
             methods[rec["method"]] += 1
+            if rec.get("session"):
+                sessions.add(rec["session"])
         else:
             gets += 1
-    return sum(methods.values()), gets, methods
+    return sum(methods.values()), gets, methods, len(sessions)
 
 
 def _proc_cpu(pid):
@@ -340,7 +370,7 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
     wall = time.perf_counter() - start
     usage1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     time.sleep(0.05)  # the trace is written by the simulator after each response
-    soap, gets, methods = trace_counts(sim)
+    soap, gets, methods, sessions = trace_counts(sim)
     recap = RECAP.findall(proc.stdout)
     with open(os.path.join(workdir, "%s.log" % label), "w", encoding="utf-8") as handle:
         handle.write(" ".join(cmd) + "\n" + proc.stdout + "\n--- stderr\n" + proc.stderr)
@@ -350,9 +380,12 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
         failed=sum(int(r[4]) + int(r[3]) for r in recap), soap=soap, gets=gets, methods=dict(methods),
         cpu=(usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime),
         sim_cpu=_proc_cpu(sim.pid) - sim_cpu0,
+        logins=methods.get("Login", 0), logouts=methods.get("Logout", 0), sessions=sessions,
+        load=round(os.getloadavg()[0], 1),
     )
     status = "ok" if proc.returncode == 0 and not m.failed else "FAILED (see %s)" % os.path.join(workdir, label + ".log")
-    log("  %-28s %-5s %6.1f s  %5d SOAP  changed %-4d %s" % (label, side.key, wall, soap, m.changed, status))
+    log("  %-34s %-13s %6.1f s  CPU %6.1f s  %5d SOAP  %4d Login  changed %-4d load %4.1f  %s" % (
+        label, side.key, wall, m.cpu, soap, m.logins, m.changed, m.load, status))
     if proc.returncode != 0 or m.failed:
         tail = (proc.stdout[-1500:] + proc.stderr[-1500:]).strip()
         log("    " + tail.replace("\n", "\n    "))
@@ -361,42 +394,85 @@ def run_playbook(side, sim, workdir, plays, inventory, forks, label, log, extra_
 
 # ---------------------------------------------------------------------------------- scenarios
 
-def scenario_inventory(sides, size, args, workdir, log):
+PATH_MARKERS = (("inside the Ansible worker", "in-process"), ("as a shipped module", "shipped"))
+_paths = {}
+
+
+def probe_path(side, sim, workdir, vm, log):
+    """How our side's tasks run on this ansible-core: one check-mode task on ``vm`` with ``-vvv``,
+    whose output says whether the action plugin ran the module inside the worker or shipped it
+    (the reason too). Once per side and bench run; untimed, changes nothing."""
+    if not side.ours:
+        return None
+    if side.key not in _paths:
+        inventory = write_inventory(os.path.join(workdir, "probe-" + side.key), [vm])
+        plays = play(serial_task(side, {"name": "{{ inventory_hostname }}"}))
+        m = run_playbook(side, sim, workdir, plays, inventory, 1, "probe-%s" % side.key, log, ["--check", "-vvv"])
+        text = _read(os.path.join(workdir, "probe-%s.log" % side.key))
+        found = [what for marker, what in PATH_MARKERS if "vmchannels: running" in text and marker in text]
+        reason = re.search(r"as a shipped module \((.*)\)", text)
+        _paths[side.key] = dict(path=found[0] if found else "unknown", reason=reason.group(1) if reason else None,
+                                rc=m.rc)
+        log("  %s: %s%s" % (side.key, _paths[side.key]["path"], " (%s)" % reason.group(1) if reason else ""))
+    return _paths[side.key]
+
+
+def _alternated(sides, kinds):
+    """(side, kind) in the order the runs take turns: every side's first kind, then the floor,
+    then every side's second kind, so that a change of the machine's load hits all sides alike."""
+    order = []
+    runners = [s for s in sides if not s.floor]
+    for i, kind in enumerate(kinds):
+        order += [(s, kind) for s in runners]
+        if i == 0:
+            order += [(s, "floor") for s in sides if s.floor]
+    return order
+
+
+def scenario_inventory(sides, size, login_delay, args, workdir, log):
     """Scenario 1 (+ floor): the vSPC port on every VM, forks N, then again (no change); ping.
 
-    Each side has its own simulator of the same size; the runs alternate between the sides
-    (ours change, peer change, ours again, peer again, ours ping, peer ping) so that a change in
-    the machine's load during the benchmark hits both sides alike."""
+    Each side has its own simulator of the same size and delays (the floor sends no request and
+    borrows the first one); the runs alternate between the sides (every side's change, the floor,
+    every side's run again) so that a change in the machine's load during the benchmark hits all
+    sides alike. ``--repeat`` rotates the order of the sides between attempts."""
     runs = dict((side.key, []) for side in sides)
     for attempt in range(args.repeat):
         sims, names, inventories = {}, {}, {}
+        turn = sides[attempt % len(sides):] + sides[:attempt % len(sides)]
         try:
             for side in sides:
-                sims[side.key] = sim_for(size, args.delay_ms)
-                names[side.key] = inventory_of(sims[side.key], size)[0]
+                if side.floor and sims:
+                    sims[side.key] = list(sims.values())[0]
+                    names[side.key] = list(names.values())[0]
+                else:
+                    sims[side.key] = sim_for(size, args.delay_ms, login_delay_ms=login_delay)
+                    names[side.key] = inventory_of(sims[side.key], size)[0]
                 inventories[side.key] = write_inventory(os.path.join(workdir, side.key), names[side.key])
+                probe_path(side, sims[side.key], workdir, names[side.key][0], log)
             measures = dict((side.key, {}) for side in sides)
-            for kind in ("change", "again", "floor"):
-                for side in sides:
-                    task = {"ansible.builtin.ping": {}} if kind == "floor" else \
-                        serial_task(side, {"name": "{{ inventory_hostname }}"})
-                    label = "%s-%d-%s-%s-%d" % ("s5" if kind == "floor" else "s1", size, kind, side.key, attempt)
-                    m = run_playbook(side, sims[side.key], workdir, play(task), inventories[side.key], args.forks,
-                                     label, log)
-                    if kind == "change":
-                        m.verified = count_with_vspc_port(sims[side.key], names[side.key])
-                    measures[side.key][kind] = m
+            for side, kind in _alternated(turn, ("change", "again")):
+                task = {"ansible.builtin.ping": {}} if kind == "floor" else \
+                    serial_task(side, {"name": "{{ inventory_hostname }}"})
+                label = "%s-%d-%d-%s-%s-%d" % ("s5" if kind == "floor" else "s1", size, login_delay, kind, side.key,
+                                               attempt)
+                m = run_playbook(side, sims[side.key], workdir, play(task), inventories[side.key], args.forks,
+                                 label, log)
+                if kind == "change":
+                    m.verified = count_with_vspc_port(sims[side.key], names[side.key])
+                    m.path = (_paths.get(side.key) or {}).get("path")
+                measures[side.key][kind] = m
             for side in sides:
                 runs[side.key].append(measures[side.key])
         finally:
-            for sim in sims.values():
+            for sim in set(sims.values()):
                 sim.stop()
     return runs
 
 
 def scenario_inventory_bulk(sides, size, args, workdir, log):
     """Scenario 1 bulk (ours only): the vSPC port on every VM by one run_once task of
-    vm_serial_port_bulk, then again; compared with scenario 1's peer and floor runs."""
+    vm_serial_port_bulk, then again; compared with scenario 1's peer and floor runs of the size."""
     ours = [s for s in sides if s.key == "ours"]
     if not ours:
         return None
@@ -464,35 +540,53 @@ def serial_console_playbook():
     return path if os.path.exists(path) else None
 
 
-def scenario_serial_console(sides, size, args, workdir, log, bulk=False):
+def scenario_serial_console(sides, size, login_delay, args, workdir, log):
     """Scenario 4: playbooks/serial_console.yml (ours only: the peer ships no such playbook) over
-    ``size`` VMs, change then again; every VM gets the vSPC port through group_vars, the role
-    enables vSPC on the hosts (cluster scope) once for the play. ``bulk``: with
-    ``-e serial_console_bulk=true`` (the role plans and configures the play in one session each)."""
+    ``size`` VMs, change then again, in its default mode and with ``-e serial_console_bulk=true``
+    (the role plans and configures the play in one module run each), for each of our variants
+    in ``sides``, and the ping floor, the runs alternated as in scenario 1. Every VM gets the vSPC
+    port through group_vars; the role enables vSPC on the hosts (cluster scope) once for the play.
+    Returns ``{"<variant>" or "<variant> bulk": {"change": m, "again": m}, "floor": {"floor": m}}``."""
     path = serial_console_playbook()
-    ours = [s for s in sides if s.key == "ours"]
-    if not path or not ours:
+    if not path:
         return None
-    side = ours[0]
-    sim = sim_for(size, args.delay_ms)
+    runners = [s for s in sides if s.ours]
+    floors = [s for s in sides if s.floor]
+    entries = [(s, bulk) for s in runners for bulk in (False, True)]
+    sims, names = {}, {}
     try:
-        names = inventory_of(sim, size)[0]
-        inventory = os.path.join(workdir, "serial_console", "hosts.yml")
-        os.makedirs(os.path.dirname(inventory), exist_ok=True)
-        with open(inventory, "w", encoding="utf-8") as handle:
-            json.dump({"vms": {"hosts": dict((n, None) for n in names), "vars": {"serial_console_ports": [{
-                "number": 1, "backing": dict(type="network", direction="server", **PORT)}]}}}, handle, indent=1)
+        for side, bulk in entries:
+            key = side.key + (" bulk" if bulk else "")
+            sims[key] = sim_for(size, args.delay_ms, login_delay_ms=login_delay)
+            names[key] = inventory_of(sims[key], size)[0]
+        inventories = {}
+        for key, vms in names.items():
+            inventories[key] = os.path.join(workdir, "serial_console-" + key.replace(" ", "-"), "hosts.yml")
+            os.makedirs(os.path.dirname(inventories[key]), exist_ok=True)
+            with open(inventories[key], "w", encoding="utf-8") as handle:
+                json.dump({"vms": {"hosts": dict((n, None) for n in vms), "vars": {"serial_console_ports": [{
+                    "number": 1, "backing": dict(type="network", direction="server", **PORT)}]}}}, handle, indent=1)
+        first = list(sims)[0]
         out = {}
-        extra = ["-e", "serial_console_bulk=true"] if bulk else []
-        for kind in ("change", "again"):
-            m = run_playbook(side, sim, workdir, path, inventory, args.forks,
-                             "s4%s-%d-%s-ours" % ("b" if bulk else "", size, kind), log, extra)
-            if kind == "change":
-                m.verified = count_with_vspc_port(sim, names)
-            out[kind] = m
+        order = [(side, bulk, "change") for side, bulk in entries] + [(side, None, "floor") for side in floors] + \
+            [(side, bulk, "again") for side, bulk in entries]
+        for side, bulk, kind in order:
+            key = "floor" if side.floor else side.key + (" bulk" if bulk else "")
+            label = "s4-%d-%d-%s-%s" % (size, login_delay, kind, key.replace(" ", "-"))
+            if side.floor:
+                inventory = write_inventory(os.path.join(workdir, "s4-floor"), names[first])
+                m = run_playbook(side, sims[first], workdir, play({"ansible.builtin.ping": {}}), inventory,
+                                 args.forks, label, log)
+            else:
+                extra = ["-e", "serial_console_bulk=true"] if bulk else []
+                m = run_playbook(side, sims[key], workdir, path, inventories[key], args.forks, label, log, extra)
+                if kind == "change":
+                    m.verified = count_with_vspc_port(sims[key], names[key])
+            out.setdefault(key, {})[kind] = m
         return out
     finally:
-        sim.stop()
+        for sim in sims.values():
+            sim.stop()
 
 
 # ---------------------------------------------------------------------------------- reporting
@@ -520,9 +614,15 @@ def render(report):
     meta = report["meta"]
     lines.append("# Benchmark: vmchannels.vsphere vs community.vmware")
     lines.append("")
-    lines.append("Run %s (`bench/run %s`), %s mode%s." % (
-        meta["date"], " ".join(meta["argv"]), meta["mode"],
-        "; scenarios not repeated in it are kept from the run of %s" % meta["merged_from"] if meta.get("merged_from") else ""))
+    runs = meta.get("runs") or [dict(date=meta["date"], argv=meta["argv"])]
+    if len(runs) == 1:
+        lines.append("Run %s (`bench/run %s`), %s mode." % (runs[0]["date"], " ".join(runs[0]["argv"]), meta["mode"]))
+    else:
+        lines.append("Assembled from %d runs (`--merge`), each scenario, size and login delay measured side by side "
+                     "within one run:" % len(runs))
+        lines.append("")
+        lines += ["- %s: `bench/run %s`%s" % (r["date"], " ".join(r["argv"]), " (%s)" % r["commit"] if r.get("commit") else "")
+                  for r in runs]
     lines.append("")
     lines.append("| | |")
     lines.append("| --- | --- |")
@@ -532,20 +632,22 @@ def render(report):
     lines.append("Requests are SOAP calls counted in the simulator's trace (GETs of "
                  "`/sdk/vimServiceVersions.xml` in brackets when any); wall time is the whole "
                  "`ansible-playbook` run; CPU is the user+system time of ansible-playbook and all its "
-                 "children; the simulator adds %d ms to every SOAP call. Ratios below 1 favour ours." % meta["delay_ms"])
+                 "children; the simulator adds %d ms to every SOAP call. Ratios to the floor below 1, and ratios peer / side "
+                 "above 1, favour ours." % meta["delay_ms"])
     lines.append("")
 
     single = report.get("single") or {}
     if single:
         lines.append("## Requests per module run (one VM, scenario 2)")
         lines.append("")
-        lines.append("| inventory | look-up | side | change: requests | no change: requests | change: wall s | no change: wall s | verified |")
-        lines.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |")
+        lines.append("| inventory | look-up | side | change: requests | no change: requests | logins aside: change "
+                     "| logins aside: no change | change: wall s | no change: wall s | verified |")
+        lines.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
         for entry in single:
             c, a = entry["change"], entry["again"]
-            lines.append("| %d VMs | %s | %s | %s | %s | %.2f | %.2f | %s |" % (
-                entry["size"], entry["identity"], entry["side"], _req(c), _req(a), c["wall"], a["wall"],
-                _verified(c, a, 1)))
+            lines.append("| %d VMs | %s | %s | %s | %s | %d | %d | %.2f | %.2f | %s |" % (
+                entry["size"], entry["identity"], entry["side"], _req(c), _req(a), task_requests(c), task_requests(a),
+                c["wall"], a["wall"], _verified(c, a, 1)))
         lines.append("")
         lines.append("Methods (change run, name look-up): " + "; ".join(
             "%s: %s" % (e["side"], ", ".join("%s %d" % kv for kv in sorted(e["change"]["methods"].items())))
@@ -555,41 +657,7 @@ def render(report):
     inv = report.get("inventory") or {}
     bulk = report.get("inventory_bulk") or {}
     if inv or bulk:
-        lines.append("## The vSPC port on every VM, forks %d (scenario 1) and the ping floor (scenario 5)" % meta["forks"])
-        lines.append("")
-        lines.append("Each side's ratio to the floor uses the ping run on its own ansible-core; `ours@peer-core` (when "
-                     "present) is our collection run on the peer's ansible-core 2.18; `ours-bulk` (when present) is one "
-                     "`run_once` task of `vm_serial_port_bulk` for every VM, on its own simulator, compared with the "
-                     "peer's and our floor's runs of the same size.")
-        lines.append("")
-        lines.append("| VMs | side | run | requests | requests/VM | wall s | CPU s | ours/peer (wall) | /floor (wall) | changed | verified |")
-        lines.append("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for size in sorted(set(inv) | set(bulk), key=int):
-            sides = inv.get(size, {})
-            for side in ("ours", "peer", "ours@peer-core"):
-                if side not in sides:
-                    continue
-                for run in ("change", "again", "floor"):
-                    m = sides[side][run]
-                    peer_m = sides.get("peer", {}).get(run)
-                    own_floor = sides[side]["floor"]["wall"]
-                    vs_peer = _ratio(m["wall"], peer_m["wall"]) if side != "peer" and peer_m and run != "floor" else ""
-                    vs_floor = _ratio(m["wall"], own_floor) if run != "floor" else ""
-                    name = {"change": "add port", "again": "again (no change)", "floor": "ping (floor)"}[run]
-                    lines.append("| %s | %s | %s | %d | %.1f | %.1f | %.1f | %s | %s | %d | %s |" % (
-                        size, side, name, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"], vs_peer,
-                        vs_floor, m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
-            for run in ("change", "again"):
-                m = bulk.get(size, {}).get(run)
-                if m:
-                    peer_m = sides.get("peer", {}).get(run)
-                    own_floor = sides.get("ours", {}).get("floor", {}).get("wall")
-                    name = {"change": "add port", "again": "again (no change)"}[run]
-                    lines.append("| %s | ours-bulk | %s | %d | %.1f | %.1f | %.1f | %s | %s | %d | %s |" % (
-                        size, name, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"],
-                        _ratio(m["wall"], peer_m["wall"]) if peer_m else "", _ratio(m["wall"], own_floor), m["changed"],
-                        _verified(m, None, int(size)) if run == "change" else ""))
-        lines.append("")
+        lines += render_inventory(report, inv, bulk)
 
     fw = report.get("firewall") or {}
     if fw:
@@ -607,27 +675,218 @@ def render(report):
         lines.append("")
 
     sc = report.get("serial_console") or {}
-    scb = report.get("serial_console_bulk") or {}
-    lines.append("## Inventory-driven `playbooks/serial_console.yml` (scenario 4, ours only)")
-    lines.append("")
-    if sc or scb:
-        lines.append("| VMs | run | requests | requests/VM | wall s | CPU s | ours/floor (wall) | changed | verified |")
-        lines.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-        for size in sorted(set(sc) | set(scb), key=int):
-            floor = (inv.get(size) or {}).get("ours", {}).get("floor", {}).get("wall")
-            for run, m in [(r, sc.get(size, {}).get(r)) for r in ("change", "again")] + \
-                    [(r + " (bulk)", scb.get(size, {}).get(r)) for r in ("change", "again")]:
-                if not m:
-                    continue
-                lines.append("| %s | %s | %d | %.1f | %.1f | %.1f | %s | %d | %s |" % (
-                    size, run, m["soap"], m["soap"] / float(int(size)), m["wall"], m["cpu"], _ratio(m["wall"], floor),
-                    m["changed"], _verified(m, None, int(size)) if run.startswith("change") else ""))
-    else:
-        lines.append("Not measured in this run: %s." % report.get("serial_console_note", "playbooks/serial_console.yml is missing"))
-    lines.append("")
+    if sc:
+        lines += render_serial_console(report, sc)
+    elif report.get("serial_console_note"):
+        lines.append("## Inventory-driven `playbooks/serial_console.yml` (scenario 4)")
+        lines.append("")
+        lines.append("Not measured in this run: %s." % report["serial_console_note"])
+        lines.append("")
+    checks = targets(report)
+    if checks:
+        lines.append("## Targets (issue 12)")
+        lines.append("")
+        lines.append("| target | measured | met? |")
+        lines.append("| --- | --- | --- |")
+        for target, measured, met in checks:
+            lines.append("| %s | %s | %s |" % (target, measured, "yes" if met else "**no**"))
+        lines.append("")
     for note in report.get("notes", []):
         lines.append("- " + note)
     return "\n".join(lines).rstrip() + "\n"
+
+
+RUN_NAMES = {"change": "add port", "again": "again (no change)", "floor": "ping (floor)"}
+TARGETS = dict(floor=0.5, peer=3.5, cpu_ms=120, logins=2, change=9, again=5, role=0.6, role_bulk=0.3,
+               bulk_size=1000, bulk_s=15.0)
+
+
+def task_requests(m):
+    """Requests of a run's tasks: its SOAP calls but the session's logins and logouts."""
+    return m["soap"] - m.get("logins", 0) - m.get("logouts", 0)
+
+
+def _open_sessions(m):
+    return m.get("logins", 0) - m.get("logouts", 0)
+
+
+def _sorted_sides(keys):
+    order = list(OURS_VARIANTS) + ["peer", "floor"]
+    return sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k))
+
+
+def _path_text(report):
+    paths = report["meta"].get("paths") or {}
+    return "; ".join("`%s`: %s%s" % (k, v.get("path"), " (%s)" % v["reason"] if v.get("reason") else "")
+                     for k, v in sorted(paths.items()))
+
+
+def render_inventory(report, inv, bulk):
+    meta = report["meta"]
+    lines = ["## The vSPC port on every VM, forks %d (scenario 1), and the ping floor (scenario 5)" % meta["forks"], ""]
+    lines.append("Every side on ansible-core %s; each on its own simulator of the same size and delays. Sides: %s. "
+                 "How our tasks ran, from a `-vvv` probe on that ansible-core: %s. `ours-bulk` (when present) is one "
+                 "`run_once` task of `vm_serial_port_bulk` for every VM (in-process too), on its own simulator, "
+                 "divided by the floor and peer runs of the same size without login delay. "
+                 "*per task* = requests per VM with the session's `Login` and `Logout` aside; *open* = `Login` "
+                 "minus `Logout` in the trace after the run; *peer / side* = how many times faster than "
+                 "community.vmware in the same block; *vcsim CPU*: what the simulator (the vCenter) spent on the run, on the "
+                 "same 2 cores." % (
+                     meta.get("core") or "?", "; ".join("`%s` %s" % (k, VARIANT_TEXT[k]) for k in VARIANT_TEXT if any(
+                         k in blocks for sides in inv.values() for blocks in sides.values())),
+                     _path_text(report) or "-"))
+    lines.append("")
+    lines.append("| VMs | login delay | side | run | requests | per VM | per task | logins | open | wall s | CPU s "
+                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) | vcsim CPU s "
+                 "| changed | verified |")
+    lines.append("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                 "| ---: | ---: | --- |")
+    for size in sorted(set(inv) | set(bulk), key=int):
+        n = float(int(size))
+        blocks = inv.get(size) or {}
+        for delay in sorted(blocks, key=int):
+            sides = blocks[delay]
+            floor = (sides.get("floor") or {}).get("floor") or {}
+            for side in _sorted_sides(sides):
+                for run in ("change", "again", "floor"):
+                    m = sides[side].get(run)
+                    if not m:
+                        continue
+                    peer_m = (sides.get("peer") or {}).get(run) if side != "peer" and run != "floor" else None
+                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
+                        size, delay, side, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n,
+                        m.get("logins", 0), _open_sessions(m), m["wall"],
+                        " (%s)" % ", ".join("%.1f" % w for w in m["walls"]) if m.get("walls") else "",
+                        m["cpu"], 1000.0 * m["cpu"] / n,
+                        _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
+                        _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "",
+                        _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
+                        _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0),
+                        m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
+        for run in ("change", "again"):
+            m = (bulk.get(size) or {}).get(run)
+            if m:
+                sides = blocks.get("0") or {}
+                floor = (sides.get("floor") or {}).get("floor") or {}
+                peer_m = (sides.get("peer") or {}).get(run)
+                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
+                    size, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n, m.get("logins", 0),
+                    _open_sessions(m), m["wall"], m["cpu"], 1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")),
+                    _ratio(m["cpu"], floor.get("cpu")), _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
+                    _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0), m["changed"],
+                    _verified(m, None, int(size)) if run == "change" else ""))
+    lines.append("")
+    loads = [m.get("load") for m in _all_measures({"inventory": inv}) if m.get("load") is not None]
+    if loads:
+        lines.append("Load average (1 min) at the end of the runs: %.1f to %.1f." % (min(loads), max(loads)))
+        lines.append("")
+    return lines
+
+
+def render_serial_console(report, sc):
+    lines = ["## Inventory-driven `playbooks/serial_console.yml` (scenario 4)", ""]
+    variants = sorted(set(k.split()[0] for blocks in sc.values() for block in blocks.values() for k in block) - {"floor"},
+                      key=lambda k: list(OURS_VARIANTS).index(k))
+    lines.append("The role in its default mode and with `-e serial_console_bulk=true` (*bulk*), for %s, each on its own "
+                 "simulator, and the ping floor " % ", ".join("`%s` (%s)" % (k, VARIANT_TEXT[k].split(", ", 1)[1]) for k in variants) +
+                 "over the same inventory, the runs alternated; all on ansible-core %s. *CPU ms/VM*: CPU of the whole "
+                 "run per VM (the role runs several tasks per VM)." % ", ".join(sorted(set(
+                     m.get("core") or report["meta"].get("core") or "?" for blocks in sc.values() for block in blocks.values()
+                     for runs in block.values() for m in runs.values()))))
+    lines.append("")
+    lines.append("| VMs | login delay | side | mode | run | requests | per VM | logins | open | wall s | CPU s | CPU ms/VM "
+                 "| /floor (wall) | /floor (CPU) | changed | verified |")
+    lines.append("| ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for size in sorted(sc, key=int):
+        n = float(int(size))
+        for delay in sorted(sc[size], key=int):
+            block = sc[size][delay]
+            floor = (block.get("floor") or {}).get("floor") or {}
+            for key in sorted(block, key=lambda k: (k == "floor", _sorted_sides([k.split()[0]]), k)):
+                side, _, mode = key.partition(" ")
+                for run in ("change", "again", "floor"):
+                    m = block[key].get(run)
+                    if not m:
+                        continue
+                    lines.append("| %s | %s ms | %s | %s | %s | %d | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %d | %s |" % (
+                        size, delay, side, mode or ("" if side == "floor" else "default"), RUN_NAMES[run], m["soap"],
+                        m["soap"] / n, m.get("logins", 0), _open_sessions(m), m["wall"], m["cpu"],
+                        1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
+                        _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "", m["changed"],
+                        _verified(m, None, int(size)) if run == "change" else ""))
+    lines.append("")
+    return lines
+
+
+def _fmt_all(values, fmt="%.2f"):
+    return ", ".join(fmt % v for v in values)
+
+
+def targets(report):
+    """``(target, measured, met)`` of issue 12's targets that this report has figures for."""
+    out = []
+    forks = report["meta"].get("forks", 5)
+    inv = report.get("inventory") or {}
+    for size in sorted(inv, key=int):
+        n = float(int(size))
+        for delay in sorted(inv[size], key=int):
+            sides = inv[size][delay]
+            ours, floor, peer = sides.get("ours"), (sides.get("floor") or {}).get("floor"), sides.get("peer")
+            if not ours:
+                continue
+            where = "%s VMs, login delay %s ms" % (size, delay)
+            runs = [ours[r] for r in ("change", "again") if r in ours]
+            if floor:
+                ratios = [m["wall"] / floor["wall"] for m in runs]
+                out.append(("vm_serial_port per VM, %s: wall at most %.1f x the ping floor (change, no change)"
+                            % (where, TARGETS["floor"]), "%s (CPU: %s)" % (
+                                _fmt_all(ratios), _fmt_all([m["cpu"] / floor["cpu"] for m in runs])),
+                            all(r <= TARGETS["floor"] for r in ratios)))
+            if peer:
+                both = [r for r in ("change", "again") if r in peer and r in ours]
+                faster = [peer[r]["wall"] / ours[r]["wall"] for r in both]
+                out.append(("vm_serial_port per VM, %s: at least %.1f x faster than community.vmware"
+                            % (where, TARGETS["peer"]), "%s (CPU: %s)" % (
+                                _fmt_all(faster, "%.2f x"), _fmt_all([peer[r]["cpu"] / ours[r]["cpu"] for r in both], "%.2f x")),
+                            all(f >= TARGETS["peer"] for f in faster)))
+            cpu = [1000.0 * m["cpu"] / n for m in runs]
+            out.append(("vm_serial_port per VM, %s: CPU at most %d ms per task" % (where, TARGETS["cpu_ms"]),
+                        _fmt_all(cpu, "%.0f ms"), all(c <= TARGETS["cpu_ms"] for c in cpu)))
+            logins = [m.get("logins", 0) for m in runs]
+            left = [_open_sessions(m) for m in runs]
+            limit = 1 if forks == 1 else TARGETS["logins"]
+            out.append(("logins per run, %s, forks %d: at most %d, none left open" % (where, forks, limit),
+                        "logins %s; open %s" % (_fmt_all(logins, "%d"), _fmt_all(left, "%d")),
+                        all(x <= limit for x in logins) and all(x == 0 for x in left)))
+            if delay == "0" and "change" in ours and "again" in ours:
+                change, again = task_requests(ours["change"]) / n, task_requests(ours["again"]) / n
+                out.append(("requests per task by name, logins aside, %s VMs: change at most %d, no change at most %d"
+                            % (size, TARGETS["change"], TARGETS["again"]), "%.1f and %.1f" % (change, again),
+                            change <= TARGETS["change"] and again <= TARGETS["again"]))
+    sc = report.get("serial_console") or {}
+    for size in sorted(sc, key=int):
+        for delay in sorted(sc[size], key=int):
+            block = sc[size][delay]
+            floor = (block.get("floor") or {}).get("floor")
+            if not floor:
+                continue
+            for key, limit in (("ours", TARGETS["role"]), ("ours bulk", TARGETS["role_bulk"])):
+                if key in block:
+                    ratios = [block[key][r]["wall"] / floor["wall"] for r in ("change", "again") if r in block[key]]
+                    out.append(("serial_console role%s, %s VMs, login delay %s ms: at most %.1f x the ping floor "
+                                "(change, no change)" % (" in bulk" if "bulk" in key else ", default settings", size,
+                                                         delay, limit),
+                                "%s (CPU: %s)" % (_fmt_all(ratios), _fmt_all(
+                                    [block[key][r]["cpu"] / floor["cpu"] for r in ("change", "again") if r in block[key]])),
+                                all(r <= limit for r in ratios)))
+    bulk = (report.get("inventory_bulk") or {}).get(str(TARGETS["bulk_size"]))
+    if bulk and "change" in bulk:
+        out.append(("vm_serial_port_bulk, %d VMs, a change on each: under %.0f s" % (TARGETS["bulk_size"], TARGETS["bulk_s"]),
+                    "%.1f s (%d requests; CPU %.1f s, simulator %.1f s; load %s)" % (
+                        bulk["change"]["wall"], bulk["change"]["soap"], bulk["change"]["cpu"],
+                        bulk["change"].get("sim_cpu", 0.0), bulk["change"].get("load", "?")),
+                    bulk["change"]["wall"] < TARGETS["bulk_s"] and bulk["change"].get("verified") == TARGETS["bulk_size"]))
+    return out
 
 
 def _req(m):
@@ -694,44 +953,80 @@ def _pick(runs):
 
 # ---------------------------------------------------------------------------------------- main
 
+def _ints(text):
+    return [int(s) for s in text.split(",") if s.strip()]
+
+
+def _names(text, allowed, what):
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise SystemExit("unknown %s: %s (choose from %s)" % (what, ", ".join(unknown), ", ".join(allowed)))
+    return names
+
+
+SCENARIOS = ("single", "inventory", "inventory_bulk", "firewall", "serial_console")
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0])
     p.add_argument("--quick", action="store_true", help="10 VMs; look-ups at 10 and 100 VMs")
     p.add_argument("--smoke", action="store_true", help="smallest: 4 VMs, one look-up size, no repeat")
-    p.add_argument("--no-peer", action="store_true", help="our side only (no peer install)")
-    p.add_argument("--ours-on-peer-core", action="store_true",
-                   help="also run our collection on the peer's ansible-core (side ours@2.18) in scenarios 1 and 5, "
-                        "to separate the collections' cost from ansible-core's")
-    p.add_argument("--sizes", default=None, help="inventory sizes for scenarios 1, 4 and 5 (default 50,500)")
+    p.add_argument("--no-peer", action="store_true",
+                   help="no peer (no install): our sides and the floor run on the project's ansible-core")
+    p.add_argument("--sizes", default=None, help="inventory sizes for scenarios 1, 4 and 5 (default 200,500)")
+    p.add_argument("--bulk-sizes", default=None,
+                   help="inventory sizes for one vm_serial_port_bulk task (default: the sizes and 1000)")
     p.add_argument("--lookup-sizes", default=None, help="inventory sizes for the single-VM look-ups (default 50,5000)")
     p.add_argument("--delay-ms", type=int, default=10, help="latency the simulator adds to every SOAP call (default 10)")
+    p.add_argument("--login-delays", default=None,
+                   help="what the simulator adds to Login alone (vCenter's single sign-on), ms, a comma list: "
+                        "scenarios 1 and 4 run once per value (default 0,250; --quick, --smoke: 0)")
+    p.add_argument("--variants", default=None,
+                   help="our variants in scenario 1: %s (default all; --smoke: ours,ours-shipped)" % ",".join(OURS_VARIANTS))
+    p.add_argument("--s4-variants", default="ours,ours-shipped", help="our variants in scenario 4 (default ours,ours-shipped)")
+    p.add_argument("--s4-login-delays", default=None, help="login delays of scenario 4 (default: --login-delays)")
+    p.add_argument("--s4-core", default="peer", choices=["peer", "project"],
+                   help="ansible-core of scenario 4 and its floor: the peer's (default, as every other scenario) or "
+                        "the project's (scenario 4 has no peer side)")
     p.add_argument("--forks", type=int, default=5)
     p.add_argument("--cluster-hosts", type=int, default=3, help="hosts in the cluster of scenario 3 (default 3)")
-    p.add_argument("--repeat", type=int, default=1, help="repeat scenario 1 and keep the median (default 1)")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="repeat scenario 1 (the order of the sides rotated) and keep the median (default 1)")
     p.add_argument("--scenarios", default=None,
-                   help="comma list of single, inventory, inventory_bulk, firewall, serial_console, serial_console_bulk "
-                        "(default all; --smoke: single,inventory,inventory_bulk)")
+                   help="comma list of %s (default all; --smoke: single,inventory,inventory_bulk)" % ", ".join(SCENARIOS))
     p.add_argument("--identities", default=None,
                    help="look-ups of the single-VM scenario: name,uuid,moid (default; --smoke: name)")
     p.add_argument("--name", default=None, help="results file name (default: latest, quick or smoke)")
     p.add_argument("--out", default=RESULTS, help="results directory (default bench/results)")
     p.add_argument("--merge", action="store_true",
-                   help="keep the scenarios of the previous run of the same name that this run does not repeat")
+                   help="keep what the previous run of the same name measured and this run does not repeat "
+                        "(per scenario, size and login delay)")
     p.add_argument("--render-only", action="store_true",
                    help="measure nothing: write the table (and docs/performance.md) again from the raw JSON")
+    p.add_argument("--combine", default=None, type=lambda t: [n for n in t.split(",") if n],
+                   help="measure nothing: write --name from the raw JSON of these runs (a comma list of names, "
+                        "e.g. runs made in parallel), a later run's figures winning for the same scenario, size and "
+                        "login delay")
     p.add_argument("--docs", default=None, choices=["yes", "no"],
                    help="update the results block of docs/performance.md (default: yes for a full run named latest)")
     p.add_argument("--keep", action="store_true", help="keep the work directory (playbooks, logs)")
     args = p.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
-    default_sizes = {"smoke": "4", "quick": "10", "full": "50,500"}[mode]
-    default_lookups = {"smoke": "4", "quick": "10,100", "full": "50,5000"}[mode]
     args.mode = mode
-    args.sizes = [int(s) for s in (args.sizes or default_sizes).split(",") if s]
-    args.lookup_sizes = [int(s) for s in (args.lookup_sizes or default_lookups).split(",") if s]
-    args.scenarios = set(s.strip() for s in (args.scenarios or (
-        "single,inventory,inventory_bulk" if mode == "smoke" else
-        "single,inventory,inventory_bulk,firewall,serial_console,serial_console_bulk")).split(",") if s.strip())
+    args.sizes = _ints(args.sizes or {"smoke": "4", "quick": "10", "full": "200,500"}[mode])
+    args.bulk_sizes = _ints(args.bulk_sizes) if args.bulk_sizes is not None else \
+        sorted(set(args.sizes) | ({1000} if mode == "full" else set()))
+    args.lookup_sizes = _ints(args.lookup_sizes or {"smoke": "4", "quick": "10,100", "full": "50,5000"}[mode])
+    args.login_delays = _ints(args.login_delays or ("0,250" if mode == "full" else "0"))
+    args.s4_login_delays = _ints(args.s4_login_delays) if args.s4_login_delays else args.login_delays
+    args.variants = _names(args.variants or ("ours,ours-shipped" if mode == "smoke" else ",".join(OURS_VARIANTS)),
+                           list(OURS_VARIANTS), "variant")
+    if "ours" not in args.variants:
+        args.variants.insert(0, "ours")
+    args.s4_variants = _names(args.s4_variants, list(OURS_VARIANTS), "variant")
+    args.scenarios = set(_names(args.scenarios or (
+        "single,inventory,inventory_bulk" if mode == "smoke" else ",".join(SCENARIOS)), SCENARIOS, "scenario"))
     args.identities = [s.strip() for s in (args.identities or ("name" if mode == "smoke" else "name,uuid,moid")).split(",")
                        if s.strip()]
     args.name = args.name or {"smoke": "smoke", "quick": "quick", "full": "latest"}[mode]
@@ -769,6 +1064,45 @@ def write_outputs(report, args, log):
         log("results block of %s updated" % os.path.relpath(DOCS, ROOT))
 
 
+FORMAT = 2  # of the raw JSON: scenarios 1 and 4 per size and login delay
+
+
+def _blocks(report):
+    """What a report measured: whole scenarios (single, firewall), sizes (bulk), sizes and login
+    delays (scenarios 1 and 4)."""
+    out = set(k for k in ("single", "firewall") if report.get(k))
+    out |= set(("inventory_bulk", size) for size in report.get("inventory_bulk") or {})
+    for key in ("inventory", "serial_console"):
+        out |= set((key, size, delay) for size, blocks in (report.get(key) or {}).items() for delay in blocks)
+    return out
+
+
+def _merge(previous, report, measured):
+    """Keep of ``previous`` (a report of the same name) what ``report`` did not measure (``measured``,
+    see :func:`_blocks`)."""
+    if previous.get("meta", {}).get("format") != FORMAT:
+        return
+    for key in ("single", "firewall"):
+        if key in previous and key not in measured:
+            report[key] = previous[key]
+    for key in ("inventory_bulk", "inventory", "serial_console"):
+        for size, value in (previous.get(key) or {}).items():
+            mine = report.setdefault(key, {})
+            if key == "inventory_bulk":
+                if (key, size) not in measured:
+                    mine.setdefault(size, value)
+                continue
+            for delay, block in value.items():
+                if (key, size, delay) not in measured:
+                    mine.setdefault(size, {}).setdefault(delay, block)
+    report["meta"]["runs"] = previous["meta"].get("runs", []) + report["meta"]["runs"]
+    for key, value in previous["meta"].get("machine", {}).items():
+        report["meta"]["machine"].setdefault(key, value)  # e.g. the peer's versions with --no-peer
+    for key in ("core", "paths"):
+        if not report["meta"].get(key) and previous["meta"].get(key):
+            report["meta"][key] = previous["meta"][key]
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.time()
@@ -776,78 +1110,97 @@ def main(argv=None):
     def log(msg):
         print("[%6.0fs] %s" % (time.time() - started, msg), flush=True)
 
-    if args.render_only:
-        report = json.loads(_read(os.path.join(args.out, "raw", "%s.json" % args.name)))
+    if args.render_only or args.combine:
+        names = args.combine or [args.name]
+        report = json.loads(_read(os.path.join(args.out, "raw", "%s.json" % names[-1])))
+        for name in reversed(names[:-1]):  # a later run's blocks win
+            _merge(json.loads(_read(os.path.join(args.out, "raw", "%s.json" % name))), report, _blocks(report))
         args.mode = report["meta"]["mode"]
         write_outputs(report, args, log)
         return 0
     ensure_collection_link()
-    sides = [Side("ours", "vmchannels.vsphere", project_venv(), OURS_COLLECTIONS)]
+    # Every side of scenarios 1, 4 and 5 runs on one ansible-core: the peer's (ansible 11's 2.18),
+    # or the project's with --no-peer; so every ratio compares collections, not cores.
+    core_venv = project_venv() if args.no_peer else ensure_peer(log)
+    ours = dict((key, Side(key, "vmchannels.vsphere", core_venv, OURS_COLLECTIONS, OURS_VARIANTS[key]))
+                for key in OURS_VARIANTS)
+    peer = None
     if not args.no_peer:
         peer_paths = os.path.join(ROOT, ".cache", "bench-peer-collections")
         os.makedirs(peer_paths, exist_ok=True)
-        sides.append(Side("peer", "community.vmware", ensure_peer(log), peer_paths))
-        if args.ours_on_peer_core:
-            sides.append(Side("ours@peer-core", "vmchannels.vsphere", PEER_VENV, OURS_COLLECTIONS))
+        peer = Side("peer", "community.vmware", PEER_VENV, peer_paths)
+    floor = Side("floor", "ansible.builtin.ping", core_venv, OURS_COLLECTIONS)
+    pair = [ours["ours"]] + ([peer] if peer else [])
+    s1_sides = [ours[k] for k in args.variants] + ([peer] if peer else []) + [floor]
+    s4_venv = project_venv() if args.s4_core == "project" else core_venv
+    s4_sides = [Side(k, "vmchannels.vsphere", s4_venv, OURS_COLLECTIONS, OURS_VARIANTS[k]) for k in args.s4_variants] + \
+        [Side("floor", "ansible.builtin.ping", s4_venv, OURS_COLLECTIONS)]
     workdir = tempfile.mkdtemp(prefix="bench-")
-    log("work directory %s; mode %s; sides %s" % (workdir, args.mode, ", ".join(s.key for s in sides)))
+    log("work directory %s; mode %s; ansible-core of %s; sides %s" % (
+        workdir, args.mode, core_venv, ", ".join(s.key for s in s1_sides)))
+    this_run = dict(date=datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                    argv=sys.argv[1:] if argv is None else argv, commit=_git_head())
     report = {"meta": {
-        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"), "argv": sys.argv[1:] if argv is None else argv,
+        "format": FORMAT, "date": this_run["date"], "argv": this_run["argv"], "runs": [this_run],
         "mode": args.mode, "delay_ms": args.delay_ms, "forks": args.forks, "cluster_hosts": args.cluster_hosts,
-        "machine": machine_info(sides)}, "notes": []}
-    raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
-    if args.merge and os.path.exists(raw_file):
-        previous = json.loads(_read(raw_file))
-        for key in ("single", "firewall", "inventory", "inventory_bulk", "serial_console", "serial_console_bulk",
-                    "serial_console_note"):
-            if key in previous:
-                report[key] = previous[key]
-        report["meta"]["merged_from"] = previous["meta"].get("date")
-        for key, value in previous["meta"].get("machine", {}).items():
-            report["meta"]["machine"].setdefault(key, value)  # e.g. the peer's versions with --no-peer
+        "core": ours["ours"].version().split(" ")[0], "machine": machine_info(pair), "paths": _paths}, "notes": []}
+    if "serial_console" in args.scenarios:
+        report["meta"]["s4_core"] = s4_sides[0].version().split(" ")[0]
+    measured = set()
     try:
         if "single" in args.scenarios:
             log("scenario 2 and look-ups: one VM, change then no change")
             entries = []
             for size in args.lookup_sizes:
-                result = scenario_single(sides[:2], args, workdir, log, size, args.identities)
+                result = scenario_single(pair, args, workdir, log, size, args.identities)
                 for (side, identity), runs in result.items():
                     entries.append(dict(size=size, side=side, identity=identity, change=runs["change"].as_dict(),
                                         again=runs["again"].as_dict()))
             report["single"] = entries
+            measured.add("single")
         if "firewall" in args.scenarios:
             log("scenario 3: vSPC on every host of cluster %s" % CLUSTER)
             report["firewall"] = dict((k, dict((r, m.as_dict()) for r, m in v.items()))
-                                      for k, v in scenario_firewall(sides[:2], args, workdir, log).items())
+                                      for k, v in scenario_firewall(pair, args, workdir, log).items())
+            measured.add("firewall")
         if "inventory" in args.scenarios:
             report.setdefault("inventory", {})
             for size in args.sizes:
-                log("scenario 1 and floor: %d VMs, forks %d" % (size, args.forks))
-                result = scenario_inventory(sides, size, args, workdir, log)
-                report["inventory"][str(size)] = dict((k, _pick(v)) for k, v in result.items())
+                for delay in args.login_delays:
+                    log("scenario 1 and floor: %d VMs, forks %d, login delay %d ms" % (size, args.forks, delay))
+                    result = scenario_inventory(s1_sides, size, delay, args, workdir, log)
+                    report["inventory"].setdefault(str(size), {})[str(delay)] = \
+                        dict((k, _pick(v)) for k, v in result.items())
+                    measured.add(("inventory", str(size), str(delay)))
         if "inventory_bulk" in args.scenarios:
             report.setdefault("inventory_bulk", {})
-            for size in args.sizes:
+            for size in args.bulk_sizes:
                 log("scenario 1 bulk: %d VMs, one run_once task of vm_serial_port_bulk" % size)
-                result = scenario_inventory_bulk(sides, size, args, workdir, log)
-                if result:
-                    report["inventory_bulk"][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
-        for key, bulk in (("serial_console", False), ("serial_console_bulk", True)):
-            if key not in args.scenarios:
-                continue
+                result = scenario_inventory_bulk([ours["ours"]], size, args, workdir, log)
+                report["inventory_bulk"][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
+                measured.add(("inventory_bulk", str(size)))
+        if "serial_console" in args.scenarios:
             if serial_console_playbook() is None:
                 report["serial_console_note"] = "playbooks/serial_console.yml has not landed yet"
             else:
-                report.pop("serial_console_note", None)
-                report.setdefault(key, {})
+                report.setdefault("serial_console", {})
                 for size in args.sizes:
-                    log("scenario 4: playbooks/serial_console.yml over %d VMs%s" % (size, " (serial_console_bulk=true)" if bulk else ""))
-                    result = scenario_serial_console(sides, size, args, workdir, log, bulk=bulk)
-                    if result:
-                        report[key][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
+                    for delay in args.s4_login_delays:
+                        log("scenario 4: playbooks/serial_console.yml over %d VMs, default and bulk, login delay %d ms"
+                            % (size, delay))
+                        result = scenario_serial_console(s4_sides, size, delay, args, workdir, log)
+                        block = dict((k, dict((r, m.as_dict()) for r, m in v.items())) for k, v in result.items())
+                        for runs in block.values():
+                            for m in runs.values():
+                                m["core"] = report["meta"]["s4_core"]
+                        report["serial_console"].setdefault(str(size), {})[str(delay)] = block
+                        measured.add(("serial_console", str(size), str(delay)))
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    raw_file = os.path.join(args.out, "raw", "%s.json" % args.name)
+    if args.merge and os.path.exists(raw_file):  # read now: another run may have written it meanwhile
+        _merge(json.loads(_read(raw_file)), report, measured)
     report["meta"]["duration_s"] = round(time.time() - started)
     write_outputs(report, args, log)
     failed = [m for m in _all_measures(report) if m.get("rc") != 0 or m.get("failed")]
@@ -861,15 +1214,15 @@ def _all_measures(report):
     for entry in report.get("single") or []:
         yield entry["change"]
         yield entry["again"]
-    for block in ("firewall",):
-        for runs in (report.get(block) or {}).values():
-            yield from runs.values()
-    for sides in (report.get("inventory") or {}).values():
-        for runs in sides.values():
-            yield from runs.values()
-    for key in ("inventory_bulk", "serial_console", "serial_console_bulk"):
-        for runs in (report.get(key) or {}).values():
-            yield from runs.values()
+    for runs in (report.get("firewall") or {}).values():
+        yield from runs.values()
+    for runs in (report.get("inventory_bulk") or {}).values():
+        yield from runs.values()
+    for key in ("inventory", "serial_console"):
+        for blocks in (report.get(key) or {}).values():
+            for sides in blocks.values():
+                for runs in sides.values():
+                    yield from runs.values()
 
 
 if __name__ == "__main__":

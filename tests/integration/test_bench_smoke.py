@@ -19,9 +19,20 @@ def test_bench_smoke_writes_the_table(tmp_path):
     # the single-VM run: requests counted for a change and a no-change run, port read back
     single = [line for line in table.splitlines() if line.startswith("| 4 VMs | name | ours |")]
     assert len(single) == 1 and "yes (1/1)" in single[0], table
-    # the inventory run over 4 VMs: every VM got the port, the second run changed nothing
-    rows = dict((line.split("|")[3].strip(), line) for line in table.splitlines() if line.startswith("| 4 | ours |"))
-    assert set(rows) == {"add port", "again (no change)", "ping (floor)"}, table
-    assert "yes (4/4)" in rows["add port"]
-    assert rows["again (no change)"].split("|")[10].strip() == "0"
+    # the inventory run over 4 VMs (all sides on one ansible-core, no login delay): every VM got the
+    # port, the second run changed nothing, the run's tasks shared one session that the run logged out
+    header = [c.strip() for c in [line for line in table.splitlines() if line.startswith("| VMs | login delay |")][0].split("|")]
+    col = dict((name, header.index(name)) for name in ("run", "logins", "open", "changed", "verified"))
+    rows = dict((line.split("|")[col["run"]].strip(), line.split("|")) for line in table.splitlines()
+                if line.startswith("| 4 | 0 ms | ours |"))
+    assert set(rows) == {"add port", "again (no change)"}, table
+    assert "yes (4/4)" in rows["add port"][col["verified"]]
+    assert rows["again (no change)"][col["changed"]].strip() == "0"
+    for cells in rows.values():
+        assert int(cells[col["logins"]]) <= 2 and int(cells[col["open"]]) == 0, table
+    shipped = [line.split("|") for line in table.splitlines() if line.startswith("| 4 | 0 ms | ours-shipped | add port |")]
+    assert len(shipped) == 1 and int(shipped[0][col["logins"]]) == 4, table  # a login per task with the fast path off
+    assert any(line.startswith("| 4 | 0 ms | floor | ping (floor) |") for line in table.splitlines()), table
+    # the -vvv probe saw where the tasks ran
+    assert "`ours`: in-process" in table and "`ours-shipped`: shipped" in table, table
     assert (tmp_path / "raw" / "smoke.json").is_file()
