@@ -803,7 +803,7 @@ def render_serial_console(report, sc):
             block = sc[size][delay]
             floor = (block.get("floor") or {}).get("floor") or {}
             for key in sorted(block, key=lambda k: (k == "floor", _sorted_sides([k.split()[0]]), k)):
-                side, _, mode = key.partition(" ")
+                side, _sep, mode = key.partition(" ")
                 for run in ("change", "again", "floor"):
                     m = block[key].get(run)
                     if not m:

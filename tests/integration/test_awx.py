@@ -220,13 +220,18 @@ def test_job_templates_through_ansible_runner_with_concurrent_slices(tmp_path, f
         thread.start()
     for thread in threads:
         thread.join(900)
+    enabled_by = []
     for result in results:
         assert result.status == "successful", result.stdout[-6000:]
         assert result.proc.returncode == 0
         firewall = [e for e in result.events if e.get("event") == "runner_on_ok"
                     and e["event_data"].get("task", "").endswith("Firewall | Enable the rule sets the serial ports need")]
-        assert len(firewall) == 1, "the firewall task runs once per slice"
+        # Once per slice at most, never per VM. A slice that reads the hosts after the other slice
+        # enabled the rule sets has nothing left to enable and skips the task (the slices race).
+        assert len(firewall) <= 1, "the firewall task runs once per slice"
+        enabled_by += firewall
         assert sim.password not in result.stdout
+    assert enabled_by, "no slice enabled the rule sets"
 
     assert host_rulesets(si) == dict((h, {"remoteSerialPort": True, "vSPC": True})
                                      for h in ("DC0_H0", "DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"))
