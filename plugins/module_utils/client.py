@@ -328,6 +328,17 @@ class VSphereClient(object):
                 "Cannot connect to %s: %s" % (self._where(), self.scrub(exc)), kind="connection",
             )
 
+    def recall(self, name):
+        """What an earlier task of the run remembered on this shared session under ``name``
+        (:meth:`remember`); ``None`` without a shared session or when nothing was remembered."""
+        return self._shared.recall(name) if self._shared is not None else None
+
+    def remember(self, name, value):
+        """Keep ``value`` (JSON data, never a secret) for the run's later tasks on this shared
+        session; nothing without one (a shipped module keeps nothing beyond its task)."""
+        if self._shared is not None:
+            self._shared.remember(name, value)
+
     def wait_collector(self):
         """The PropertyCollector to wait for updates on (``WaitForUpdatesEx``).
 

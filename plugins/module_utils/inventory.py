@@ -7,6 +7,15 @@
 * by uuid: one ``SearchIndex.FindAllByUuid`` request (BIOS UUID, then instance UUID);
 * by name: one PropertyCollector request that fetches only ``name`` and ``parent`` of the folders,
   datacenters, compute resources and VMs or hosts, from which inventory paths are computed here.
+
+The VM name index is O(number of VMs) to read and to parse. Within one Ansible run whose tasks
+share a vSphere session (``client.recall``/``client.remember``), the first look-up by name keeps
+the index for the later ones, and each later one checks what it selected from it with one small
+read of the selected VMs' ``name`` and ``parent``: the index is read afresh when a selected VM no
+longer exists, was renamed or moved, and before any "not found" or "ambiguous" answer, so every
+failure is told from what vCenter says now. What the check cannot see is a VM that took an
+existing name during the run (a new duplicate): the later tasks keep the VM they were already
+finding until the next run (docs/execution.md).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,6 +55,15 @@ class InventoryIndex(object):
 
     def __init__(self, entities):
         self.by_moid = dict((e.moid, e) for e in entities)
+
+    def rows(self):
+        """The index as JSON data: ``[moid, kind, name, parent moid]`` per entity."""
+        return [[e.moid, e.kind, e.name, e.parent] for e in self.by_moid.values()]
+
+    @classmethod
+    def from_rows(cls, rows, make_ref):
+        """The index that :meth:`rows` gave; ``make_ref(kind, moid)`` builds each reference."""
+        return cls(Entity(make_ref(kind, moid), name, parent, kind) for moid, kind, name, parent in rows)
 
     def chain(self, moid):
         """The entities from the top (below the root folder) down to ``moid``."""
@@ -183,34 +201,104 @@ def _select_vm(index, name, datacenter, folder):
     )
 
 
+#: The name under which a run's tasks keep the VM name index (``client.remember``).
+VM_INDEX_MEMO = "vm-name-index"
+
+
+def _vm_index(client, fresh):
+    """``(index, remembered)``: the run's remembered VM name index unless ``fresh``, else the index
+    read now (and remembered for the run's later tasks)."""
+    if not fresh:
+        rows = client.recall(VM_INDEX_MEMO)
+        if rows:
+            return InventoryIndex.from_rows(rows, lambda kind, moid: client.ref(getattr(vim, kind), moid)), True
+    index = _read_index(client, "vm")
+    client.remember(VM_INDEX_MEMO, index.rows())
+    return index, False
+
+
+def _select_all(index, identities):
+    out = []
+    for ident in identities:
+        try:
+            out.append(_select_vm(index, ident["name"], ident.get("datacenter"), ident.get("folder")))
+        except VSphereError as exc:
+            out.append(exc)
+    return out
+
+
+def unchanged_since_indexed(client, index, vms):
+    """Whether every VM of ``vms`` still exists with the name and parent that ``index`` has: one
+    read of their ``name`` and ``parent`` (``parentVApp`` in a vApp)."""
+    try:
+        read = retrieve(client.content, vms, {vim.VirtualMachine: ["name", "parent", "parentVApp"]},
+                        what="checking the VMs found by name")
+    except VSphereError as exc:
+        if exc.kind == "not_found":  # vCenter refuses the whole read when one of them is gone
+            return False
+        raise
+    now = dict((props.moid, props) for props in read)
+    for vm in vms:
+        props = now.get(vm._moId)
+        if props is None:
+            return False
+        parent = props.get("parent") or props.get("parentVApp")
+        entity = index.by_moid[vm._moId]
+        if props.get("name") != entity.name or (parent._moId if parent is not None else None) != entity.parent:
+            return False
+    return True
+
+
+def _find_by_names(client, identities):
+    """One ``vim.VirtualMachine`` or :class:`VSphereError` per identity (``name``, ``datacenter``,
+    ``folder``): from the run's remembered index when what it selects is still so, else from an
+    index read now (see the module's docstring)."""
+    index, remembered = _vm_index(client, fresh=False)
+    found = _select_all(index, identities)
+    if remembered and not (all(not isinstance(f, VSphereError) for f in found)
+                           and unchanged_since_indexed(client, index, _unique(found))):
+        index, _remembered = _vm_index(client, fresh=True)
+        found = _select_all(index, identities)
+    return found
+
+
+def _unique(vms):
+    seen = set()
+    return [vm for vm in vms if not (vm._moId in seen or seen.add(vm._moId))]
+
+
 def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
     """The ``vim.VirtualMachine`` named by exactly one of ``moid``, ``uuid`` or ``name``."""
     if moid:
         return client.ref(vim.VirtualMachine, moid)
     if uuid:
         return _find_by_uuid(client, uuid)
-    return _select_vm(_read_index(client, "vm"), name, datacenter, folder)
+    found = _find_by_names(client, [dict(name=name, datacenter=datacenter, folder=folder)])[0]
+    if isinstance(found, VSphereError):
+        raise found
+    return found
 
 
 def find_vms(client, identities):
     """Bulk form of :func:`find_vm`: one result per identity dict (``name``/``uuid``/``moid``,
     ``datacenter``, ``folder``), each a ``vim.VirtualMachine`` or the :class:`VSphereError` that
-    says why it was not found. All names are resolved with ONE inventory read; each uuid costs one
-    ``FindAllByUuid``; moids cost nothing."""
-    index = None
-    out = []
-    for ident in identities:
-        try:
-            if ident.get("moid") or ident.get("uuid"):
-                out.append(find_vm(client, uuid=ident.get("uuid"), moid=ident.get("moid")))
-                continue
-            if index is None:
-                index = _read_index(client, "vm")
-            out.append(_select_vm(index, ident["name"], ident.get("datacenter"), ident.get("folder")))
-        except VSphereError as exc:
-            if exc.kind not in ("not_found", "ambiguous"):
-                raise
-            out.append(exc)
+    says why it was not found. All names are resolved with ONE inventory read (or the run's
+    remembered index and one check); each uuid costs one ``FindAllByUuid``; moids cost nothing."""
+    out = [None] * len(identities)
+    by_name = []
+    for position, ident in enumerate(identities):
+        if ident.get("moid") or ident.get("uuid"):
+            try:
+                out[position] = find_vm(client, uuid=ident.get("uuid"), moid=ident.get("moid"))
+            except VSphereError as exc:
+                if exc.kind not in ("not_found", "ambiguous"):
+                    raise
+                out[position] = exc
+        else:
+            by_name.append(position)
+    if by_name:
+        for position, found in zip(by_name, _find_by_names(client, [identities[p] for p in by_name])):
+            out[position] = found
     return out
 
 

@@ -14,6 +14,11 @@ first worker log in while the others wait for its cookie, so parallel forks shar
 The main process logs every stored session out when it exits (``atexit``). A run that is killed
 leaves its sessions to vCenter's idle timeout (30 minutes by default).
 
+Beside a session, its tasks keep what one of them learnt that the next ones can use without
+asking again (:meth:`SessionEntry.recall`, :meth:`SessionEntry.remember`): the VM name index of
+``module_utils/inventory.py``, which every use checks against vCenter. Same files, same modes,
+removed with the sessions.
+
 :func:`prepare` runs where the action plugins are first imported: ansible-core's linear and free
 strategies import them in the main process before forking workers. A worker whose parent did not
 prepare the store gets no store (:func:`store_for_task` is ``None``) and its module logs in and
@@ -99,6 +104,29 @@ class SessionEntry(object):
             return cookie
 
 
+    # -- what the run's tasks learnt through this session ------------------------------------
+    def _memo_path(self, name):
+        return "%s.%s.memo" % (self.path[:-len(".json")], name)
+
+    def recall(self, name):
+        """What a task of the run remembered under ``name`` (:meth:`remember`), else ``None``."""
+        try:
+            with open(self._memo_path(name)) as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+    def remember(self, name, value):
+        """Keep ``value`` (JSON data, no secret) for the later tasks of the run on this session:
+        written whole, then renamed, so a reader sees the old value or the new one."""
+        path = self._memo_path(name)
+        partial = "%s.%d.new" % (path, os.getpid())
+        fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(value, handle, separators=(",", ":"))
+        os.replace(partial, path)
+
+
 class SessionStore(object):
     """The shared sessions of one run, in ``directory`` (created 0700)."""
 
@@ -144,6 +172,9 @@ class SessionStore(object):
             finally:
                 _set_environment(saved)
                 os.unlink(path)
+        for name in os.listdir(self.directory):
+            if name.endswith(".memo"):
+                os.unlink(os.path.join(self.directory, name))
         return ended
 
 

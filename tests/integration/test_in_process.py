@@ -281,7 +281,11 @@ def test_store_files_are_private_and_hold_no_password(fresh_vcsim, tmp_path):
     assert len(records) == 1
     assert all(mode == "0o600" for mode, _text in found["files"].values())
     assert sim.password not in records[0] and sim.username in records[0]
-    assert len(found["files"]) == 2  # the record and its lock
+    # the record, its lock and the VM name index the look-up by name keeps for the run's later tasks
+    assert len(found["files"]) == 3, sorted(found["files"])
+    (memo,) = [text for name, (_mode, text) in found["files"].items() if name.endswith(".vm-name-index.memo")]
+    assert sim.password not in memo and sim.username not in memo
+    assert ["VirtualMachine", "DC0_H0_VM0"] in [row[1:3] for row in json.loads(memo)]
 
 
 def test_ansible_doc_and_module_files_are_unchanged_by_the_action_plugins():

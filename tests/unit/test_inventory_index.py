@@ -76,3 +76,20 @@ def test_parent_cycle_does_not_hang():
 @pytest.mark.parametrize("given,expected", [("/DC0/vm/", "DC0/vm"), ("", ""), (None, ""), ("a//b", "a/b")])
 def test_normalize_folder(given, expected):
     assert normalize_folder(given) == expected
+
+
+def test_rows_give_back_the_same_index(index):
+    """The index a run's tasks keep (JSON rows) selects and names what the index read did."""
+    import json
+
+    made = []
+
+    def make_ref(kind, moid):
+        made.append(kind)
+        return Ref(moid)
+
+    again = InventoryIndex.from_rows(json.loads(json.dumps(index.rows())), make_ref)
+    assert sorted(again.by_moid) == sorted(index.by_moid)
+    assert again.path("vm-1") == "/DC0/vm/prod/web01" and again.datacenter("vm-3").name == "DC1"
+    assert sorted(e.moid for e in select_by_name(again, "web01", ("VirtualMachine",), "DC0")[0]) == ["vm-1", "vm-2"]
+    assert sorted(set(made)) == ["Datacenter", "Folder", "VirtualMachine"]
