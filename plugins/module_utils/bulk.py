@@ -28,6 +28,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_errors
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vms
@@ -48,6 +51,9 @@ except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
     pass
 
 CONCURRENT_RETRIES = 3
+#: How many ``ReconfigVM_Task`` starts of a wave are in flight at once at most (each on its own
+#: HTTPS connection of the session): enough to hide the round trips, few enough for any vCenter.
+MAX_CONCURRENT_STARTS = 16
 
 
 def validate_entries(params, entry_errors):
@@ -175,6 +181,49 @@ def read_all(client, refs, **read_options):
     return found, missing
 
 
+def start_all(client, changes):
+    """Start one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of ``changes``
+    (``vm_config.start_reconfigure``), at most :data:`MAX_CONCURRENT_STARTS` at once on the session's
+    one stub: each start is a round trip, and a wave of hundreds of them one after another spends its
+    time waiting for the server. pyVmomi's stub is thread-safe (each request takes a connection of
+    its pool, or opens one); the pool is made large enough to keep one connection per thread.
+
+    Returns one item per change, in order: the task, or the :class:`VSphereError` that refused it
+    (the others start all the same). Any other error (a lost connection) stops the starts not yet
+    sent and is raised, the first in order, once those in flight have answered."""
+    if len(changes) < 2:
+        return [_start_one(change) for change in changes]
+    workers = min(len(changes), MAX_CONCURRENT_STARTS)
+    stub = client.stub
+    if getattr(stub, "poolSize", workers) < workers:
+        stub.poolSize = workers
+    stop = threading.Event()
+
+    def start(change):
+        if stop.is_set():
+            return None
+        try:
+            return _start_one(change)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(start, change) for change in changes]
+    for future in futures:  # the first error in order, as when they were started one by one
+        if future.exception() is not None:
+            raise future.exception()
+    return [future.result() for future in futures]
+
+
+def _start_one(change):
+    props, device_changes, what = change
+    try:
+        return start_reconfigure(props, device_changes, what)
+    except VSphereError as exc:
+        return exc
+
+
 def reconfigure_wave(client, changes, timeout, destroy_filter=True):
     """One wave of reconfigurations: one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of
     ``changes`` (``vm_config.start_reconfigure``), all awaited with ONE property filter, which also
@@ -187,11 +236,11 @@ def reconfigure_wave(client, changes, timeout, destroy_filter=True):
     bring them back). The serial-port run and the VMCI run both reconfigure through it."""
     outcomes = [None] * len(changes)
     started = []
-    for index, (props, device_changes, what) in enumerate(changes):
-        try:
-            started.append((index, start_reconfigure(props, device_changes, what)))
-        except VSphereError as exc:
-            outcomes[index] = (exc, None)
+    for index, task in enumerate(start_all(client, changes)):
+        if isinstance(task, VSphereError):
+            outcomes[index] = (task, None)
+        else:
+            started.append((index, task))
     if not started:
         return outcomes
     tasks = [task for _index, task in started]
