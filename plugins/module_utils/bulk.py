@@ -6,9 +6,9 @@
 Shared by every many-VM run (``serial_port_run`` for the serial ports, :func:`run_many` for the VMCI
 firewall): :func:`validate_entries` (the ``vms`` list, before any request), :func:`find_runs` (every
 VM found at once), :func:`read_all` (every VM read in one request, the missing ones told apart),
-:func:`reconfigure_wave` (a wave of reconfigure tasks awaited with one property filter),
-:func:`with_retries` (concurrent edits read, planned and tried again), :func:`failure` (the partial
-failure that carries the results). The serial-port run adds its power cycling on top (``serial_port_run``).
+:func:`reconfigure_wave` (a wave of reconfigure tasks started concurrently, awaited with one property
+filter), :func:`with_retries` (concurrent edits read, planned and tried again), :func:`failure` (the
+partial failure that carries the results). The serial-port run adds its power cycling on top (``serial_port_run``).
 
 What ``vm_vmci_filter_bulk`` manages on each VM is a *concern*, an object that plans one VM's change
 from what was read and turns the devices read back into its state (see :class:`Concern`);
@@ -17,8 +17,9 @@ from what was read and turns the devices read back into its state (see :class:`C
 1. every VM is found at once (names with one inventory read, see ``inventory.find_vms``);
 2. every VM is read in ONE ``RetrievePropertiesEx``;
 3. each VM's change is planned and checked; a VM that cannot be changed is reported, the others go on;
-4. the reconfigure tasks are started in waves of ``parallel`` and each wave is awaited with one
-   property filter, which also brings back the VMs' new devices;
+4. the reconfigure tasks are started in waves of ``parallel``, the starts of a wave concurrently
+   (:func:`start_all`), and each wave is awaited with one property filter, which also brings back the
+   VMs' new devices;
 5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again in one request,
    planned again and retried, up to three times (:func:`with_retries`, the serial-port run's too);
 6. the ESXi hosts that run the VMs are named, in one request for all of them.
@@ -226,8 +227,8 @@ def _start_one(change):
 
 def reconfigure_wave(client, changes, timeout, destroy_filter=True):
     """One wave of reconfigurations: one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of
-    ``changes`` (``vm_config.start_reconfigure``), all awaited with ONE property filter, which also
-    brings back the VMs' properties (``vm_config.VM_PATHS``).
+    ``changes``, started concurrently (:func:`start_all`), all awaited with ONE property filter, which
+    also brings back the VMs' properties (``vm_config.VM_PATHS``).
 
     Returns one ``(error, props)`` per item, in order: ``error`` is a :class:`VSphereError` when the
     task could not start, failed (kind ``concurrent`` for a stale ``changeVersion``) or did not finish
