@@ -38,8 +38,8 @@ class FakeVm(object):
 
 def changes(count, behave):
     calls = []
-    return [(ObjectProperties(FakeVm(i, behave, calls), {"config.changeVersion": "v%d" % i}), [], "reconfiguring VM %d" % i)
-            for i in range(count)], calls
+    return [(ObjectProperties(FakeVm(i, behave, calls), {"config.changeVersion": "v%d" % i}), [],
+             "reconfiguring VM %d" % i) for i in range(count)], calls
 
 
 def test_starts_overlap_refusals_stay_per_vm_and_results_keep_their_order():
