@@ -6,9 +6,9 @@
 Shared by every many-VM run (``serial_port_run`` for the serial ports, :func:`run_many` for the VMCI
 firewall): :func:`validate_entries` (the ``vms`` list, before any request), :func:`find_runs` (every
 VM found at once), :func:`read_all` (every VM read in one request, the missing ones told apart),
-:func:`reconfigure_wave` (a wave of reconfigure tasks awaited with one property filter),
-:func:`with_retries` (concurrent edits read, planned and tried again), :func:`failure` (the partial
-failure that carries the results). The serial-port run adds its power cycling on top (``serial_port_run``).
+:func:`reconfigure_wave` (a wave of reconfigure tasks started concurrently, awaited with one property
+filter), :func:`with_retries` (concurrent edits read, planned and tried again), :func:`failure` (the
+partial failure that carries the results). The serial-port run adds its power cycling on top (``serial_port_run``).
 
 What ``vm_vmci_filter_bulk`` manages on each VM is a *concern*, an object that plans one VM's change
 from what was read and turns the devices read back into its state (see :class:`Concern`);
@@ -17,8 +17,9 @@ from what was read and turns the devices read back into its state (see :class:`C
 1. every VM is found at once (names with one inventory read, see ``inventory.find_vms``);
 2. every VM is read in ONE ``RetrievePropertiesEx``;
 3. each VM's change is planned and checked; a VM that cannot be changed is reported, the others go on;
-4. the reconfigure tasks are started in waves of ``parallel`` and each wave is awaited with one
-   property filter, which also brings back the VMs' new devices;
+4. the reconfigure tasks are started in waves of ``parallel``, the starts of a wave concurrently
+   (:func:`start_all`), and each wave is awaited with one property filter, which also brings back the
+   VMs' new devices;
 5. VMs whose edit was refused as concurrent (stale ``changeVersion``) are read again in one request,
    planned again and retried, up to three times (:func:`with_retries`, the serial-port run's too);
 6. the ESXi hosts that run the VMs are named, in one request for all of them.
@@ -27,6 +28,9 @@ from what was read and turns the devices read back into its state (see :class:`C
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_errors
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
@@ -48,6 +52,9 @@ except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
     pass
 
 CONCURRENT_RETRIES = 3
+#: How many ``ReconfigVM_Task`` starts of a wave are in flight at once at most (each on its own
+#: HTTPS connection of the session): enough to hide the round trips, few enough for any vCenter.
+MAX_CONCURRENT_STARTS = 16
 
 
 def validate_entries(params, entry_errors):
@@ -175,10 +182,53 @@ def read_all(client, refs, **read_options):
     return found, missing
 
 
+def start_all(client, changes):
+    """Start one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of ``changes``
+    (``vm_config.start_reconfigure``), at most :data:`MAX_CONCURRENT_STARTS` at once on the session's
+    one stub: each start is a round trip, and a wave of hundreds of them one after another spends its
+    time waiting for the server. pyVmomi's stub is thread-safe (each request takes a connection of
+    its pool, or opens one); the pool is made large enough to keep one connection per thread.
+
+    Returns one item per change, in order: the task, or the :class:`VSphereError` that refused it
+    (the others start all the same). Any other error (a lost connection) stops the starts not yet
+    sent and is raised, the first in order, once those in flight have answered."""
+    if len(changes) < 2:
+        return [_start_one(change) for change in changes]
+    workers = min(len(changes), MAX_CONCURRENT_STARTS)
+    stub = client.stub
+    if getattr(stub, "poolSize", workers) < workers:
+        stub.poolSize = workers
+    stop = threading.Event()
+
+    def start(change):
+        if stop.is_set():
+            return None
+        try:
+            return _start_one(change)
+        except BaseException:
+            stop.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(start, change) for change in changes]
+    for future in futures:  # the first error in order, as when they were started one by one
+        if future.exception() is not None:
+            raise future.exception()
+    return [future.result() for future in futures]
+
+
+def _start_one(change):
+    props, device_changes, what = change
+    try:
+        return start_reconfigure(props, device_changes, what)
+    except VSphereError as exc:
+        return exc
+
+
 def reconfigure_wave(client, changes, timeout, destroy_filter=True):
     """One wave of reconfigurations: one ``ReconfigVM_Task`` per ``(props, device_changes, what)`` of
-    ``changes`` (``vm_config.start_reconfigure``), all awaited with ONE property filter, which also
-    brings back the VMs' properties (``vm_config.VM_PATHS``).
+    ``changes``, started concurrently (:func:`start_all`), all awaited with ONE property filter, which
+    also brings back the VMs' properties (``vm_config.VM_PATHS``).
 
     Returns one ``(error, props)`` per item, in order: ``error`` is a :class:`VSphereError` when the
     task could not start, failed (kind ``concurrent`` for a stale ``changeVersion``) or did not finish
@@ -187,11 +237,11 @@ def reconfigure_wave(client, changes, timeout, destroy_filter=True):
     bring them back). The serial-port run and the VMCI run both reconfigure through it."""
     outcomes = [None] * len(changes)
     started = []
-    for index, (props, device_changes, what) in enumerate(changes):
-        try:
-            started.append((index, start_reconfigure(props, device_changes, what)))
-        except VSphereError as exc:
-            outcomes[index] = (exc, None)
+    for index, task in enumerate(start_all(client, changes)):
+        if isinstance(task, VSphereError):
+            outcomes[index] = (task, None)
+        else:
+            started.append((index, task))
     if not started:
         return outcomes
     tasks = [task for _index, task in started]

@@ -7,8 +7,8 @@
 2. every VM is read in ONE ``RetrievePropertiesEx`` (``bulk.read_all``) (with the datastores it can use) and planned
    (``serial_port_api.plan_vm``); a VM that cannot be changed is reported, the others go on; check
    mode stops here;
-3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, each
-   wave awaited with one property filter, which also brings back the VMs' new properties
+3. the VMs that can change while they run are reconfigured in waves of ``parallel`` tasks, started
+   concurrently, each wave awaited with one property filter, which also brings back the VMs' new properties
    (``bulk.reconfigure_wave``, the waves of vm_vmci_filter_bulk too);
 4. the VMs that must be powered off (``allow_power_cycle``) go in batches of ``max_powered_off``:
    down, read again, planned again, reconfigured, powered back on whatever happened

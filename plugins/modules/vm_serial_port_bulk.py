@@ -70,8 +70,10 @@ options:
         default: false
   parallel:
     description:
-      - How many reconfigure tasks run at once. vCenter queues the rest anyway; a bound keeps a
+      - How many reconfigure tasks run at once (a wave). vCenter queues the rest anyway; a bound keeps a
         run of hundreds of VMs from flooding the task list.
+      - The tasks of a wave are started concurrently on the run's one session, at most 16 requests at
+        once, and the wave is awaited before the next one starts.
     type: int
     default: 20
   allow_power_cycle:

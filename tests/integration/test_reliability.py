@@ -209,10 +209,12 @@ def test_connection_lost_at_the_change(sim, pki, tmp_path):
         assert firewalls["DC0_C0_H0"]["remoteSerialPort"][1:] == firewalls_before["DC0_C0_H0"]["remoteSerialPort"][1:]
         # The answer was lost, but vSphere had applied the whole change.
         assert sorted(serial_ports(reader.vm("DC0_H0_VM2"))) == [1, 2]
-        # The bulk run lost its connection on its second VM's reconfigure: the first VM is complete,
-        # the others untouched.
+        # The bulk run lost its connection on the second of its three reconfigure requests. The
+        # three starts of the wave are sent concurrently: the one dropped changed nothing, the first
+        # is complete, the third is complete when it was sent before the loss was seen (it usually
+        # is) and untouched when not; no VM is half changed.
         bulk = sorted(sorted(serial_ports(reader.vm(n))) for n in BULK_VMS)
-        assert bulk == [[], [], [1, 2]], bulk
+        assert bulk in ([[], [1, 2], [1, 2]], [[], [], [1, 2]]), bulk
     assert other_sessions(sim) == []
 
     # Running again (directly) completes what was cut off, and finds the lost answer's change done.

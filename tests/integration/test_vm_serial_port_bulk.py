@@ -1,7 +1,9 @@
 """vm_serial_port_bulk: many VMs in one session, against the simulator, read back with pyVmomi."""
 import pytest
+from pyVim.connect import Disconnect
+from pyVmomi import vim, vmodl
 
-from conftest import module_simulator
+from conftest import connect, module_simulator, run_playbook
 from vsphere_helpers import find_vm, power, serial_ports
 
 BULK = "vmchannels.vsphere.vm_serial_port_bulk"
@@ -138,3 +140,70 @@ def test_one_vm_gets_the_same_answer_from_both_modules(play, si):
     refused = run.result("single DC0_C0_RP0_VM4 []")["msg"]
     assert "reconfiguring the serial ports (add 1, add 2) of VM 'DC0_C0_RP0_VM4'" in refused, refused
     assert serial_ports(running) == {} and serial_ports(template) == {}
+
+
+def _seconds(stamp):
+    """A launcher trace time (RFC 3339, nanoseconds) in seconds of the day."""
+    clock = stamp.rstrip("Z").split("T")[1]
+    hours, minutes, seconds = clock.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _vms_by_name(si):
+    """``{name: VM}`` of every VM, in one property read."""
+    content = si.content
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    pc = vmodl.query.PropertyCollector
+    try:
+        spec = pc.FilterSpec(
+            objectSet=[pc.ObjectSpec(obj=view, skip=True, selectSet=[
+                pc.TraversalSpec(name="view", type=vim.view.ContainerView, path="view", skip=False)])],
+            propSet=[pc.PropertySpec(type=vim.VirtualMachine, pathSet=["name"])])
+        return dict((obj.propSet[0].val, obj.obj) for obj in content.propertyCollector.RetrieveContents([spec]))
+    finally:
+        view.Destroy()
+
+
+@pytest.mark.matrix
+def test_the_starts_of_a_wave_overlap_and_a_refused_start_stays_its_own(fresh_vcsim, tmp_path):
+    """The ReconfigVM_Task starts of one wave are sent concurrently: with a per-request delay D
+    (vcsim sleeps D before it answers any request), a client that sends one start after the other
+    cannot send the second before D has passed since the first, so all the wave's starts arriving
+    within D of the first shows they overlapped (whatever the machine's load, short of a stall of D).
+    One VM's start is refused (NoPermission, a fault of the call itself, as vCenter refuses a call
+    whose privilege the user lacks; injected by the launcher): that VM alone fails, in its place."""
+    delay = 0.4
+    sim = fresh_vcsim(vm=3, delay_ms=int(delay * 1000))
+    si = connect(sim)
+    try:
+        vms = names("H0", 3) + names("C0_RP0", 3)
+        refs = _vms_by_name(si)  # every request takes the delay: a few requests only
+        for name in vms:
+            refs[name].PowerOffVM_Task()  # vcsim's tasks end before they are answered
+        refused = vms[2]
+        sim.inject_faults(refused, refuse={"ReconfigVM_Task": {"fault": "NoPermission", "times": 1}})
+        entries = [dict(name=n, serial_ports=[VSPC]) for n in reversed(vms)]  # results follow this order
+        sim.reset_trace()
+        run = run_playbook(tmp_path, [{"name": "bulk", BULK: {"vms": entries, "parallel": 6}}], sim=sim)
+        starts = [r for r in sim.soap_requests() if r["method"] == "ReconfigVM_Task"]
+        assert len(starts) == 6  # one per VM, the refused one too, and no retry
+        times = sorted(_seconds(r["time"]) for r in starts)
+        assert times[-1] - times[0] < delay, "the starts were sent one after the other: %s" % times
+
+        assert run.rc != 0
+        result = run.result("bulk")
+        assert result["failed_vms"] == 1 and "1 of 6 VMs could not be changed" in result["msg"]
+        assert [r["vm"]["name"] for r in result["vms"]] == [e["name"] for e in entries]
+        for entry, vm_result in zip(entries, result["vms"]):
+            ports = serial_ports(refs[entry["name"]])
+            if entry["name"] == refused:
+                assert vm_result["failed"] is True and vm_result["changed"] is False
+                assert vm_result["error_kind"] == "permission", vm_result
+                assert "VirtualMachine.Config.AddRemoveDevice" in vm_result["msg"], vm_result["msg"]
+                assert ports == {}
+            else:
+                assert vm_result["changed"] is True and not vm_result.get("failed"), vm_result
+                assert vm_result["serial_ports"][0]["backing"]["proxy_uri"] == VSPC["backing"]["proxy_uri"]
+                assert sorted(ports) == [1] and ports[1]["backing"]["proxyURI"] == VSPC["backing"]["proxy_uri"]
+    finally:
+        Disconnect(si)

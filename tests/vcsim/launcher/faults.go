@@ -20,6 +20,10 @@ package main
 //     TaskInProgress, as on vCenter, where one task runs on a VM at a time.
 //   - fail: {"ReconfigVM_Task": {"fault": "GenericVmConfigFault", "times": 1}}: the next `times`
 //     tasks of that method end in error with that fault, changing nothing.
+//   - refuse: {"ReconfigVM_Task": {"fault": "NoPermission", "times": 1}}: the next `times` calls of
+//     that method are refused at once with that fault (a SOAP fault of the call: no task is
+//     created, nothing changes), as vCenter refuses a call the user lacks the privilege for.
+//     NoPermission names the VM and VirtualMachine.Config.AddRemoveDevice.
 //   - drop: {"PowerOnVM_Task": 2}: the next 2 requests of that method on the VM lose their
 //     connection: it is closed without an answer, before the request is executed.
 //
@@ -55,6 +59,7 @@ type vmFaults struct {
 	ShutdownDelayMs int                  `json:"shutdown_delay_ms"`
 	TaskDelayMs     map[string]int       `json:"task_delay_ms"`
 	Fail            map[string]*failSpec `json:"fail"`
+	Refuse          map[string]*failSpec `json:"refuse"`
 	Drop            map[string]int       `json:"drop"`
 }
 
@@ -78,6 +83,7 @@ var faultFactories = map[string]func() types.BaseMethodFault{
 	"InvalidState":   func() types.BaseMethodFault { return new(types.InvalidState) },
 	"NotSupported":   func() types.BaseMethodFault { return new(types.NotSupported) },
 	"TaskInProgress": func() types.BaseMethodFault { return new(types.TaskInProgress) },
+	"NoPermission":   func() types.BaseMethodFault { return new(types.NoPermission) },
 }
 
 // guardedPowerMethods are routed to the guard for VMs with faults.
@@ -110,10 +116,28 @@ func takeFail(vmMoid, method string) types.BaseMethodFault {
 	faultsMu.Lock()
 	defer faultsMu.Unlock()
 	st := faultsBy[vmMoid]
-	if st == nil || st.faults.Fail[method] == nil || st.faults.Fail[method].Times <= 0 {
+	if st == nil {
 		return nil
 	}
-	spec := st.faults.Fail[method]
+	return takeSpec(st.faults.Fail[method])
+}
+
+// takeRefuse returns the fault the next call of method must be refused with, or nil.
+func takeRefuse(vmMoid, method string) types.BaseMethodFault {
+	faultsMu.Lock()
+	defer faultsMu.Unlock()
+	st := faultsBy[vmMoid]
+	if st == nil {
+		return nil
+	}
+	return takeSpec(st.faults.Refuse[method])
+}
+
+// takeSpec counts one use of spec and returns its fault, or nil when it is used up (faultsMu held).
+func takeSpec(spec *failSpec) types.BaseMethodFault {
+	if spec == nil || spec.Times <= 0 {
+		return nil
+	}
 	spec.Times--
 	return faultFactories[spec.Fault]()
 }
@@ -138,10 +162,12 @@ func serveFaults(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "%s", err)
 		return
 	}
-	for method, f := range spec.Fail {
-		if faultFactories[f.Fault] == nil {
-			fail(http.StatusBadRequest, "fail.%s: unknown fault %q", method, f.Fault)
-			return
+	for kind, specs := range map[string]map[string]*failSpec{"fail": spec.Fail, "refuse": spec.Refuse} {
+		for method, f := range specs {
+			if f == nil || faultFactories[f.Fault] == nil {
+				fail(http.StatusBadRequest, "%s.%s: unknown fault", kind, method)
+				return
+			}
 		}
 	}
 	vm := findVM(spec.VM)
@@ -153,7 +179,8 @@ func serveFaults(w http.ResponseWriter, r *http.Request) {
 	reconfigGuardFor(moid) // the guard must exist before a power call is routed to it
 	faultsMu.Lock()
 	old := faultsBy[moid]
-	if spec.Tools || spec.ShutdownDelayMs != 0 || len(spec.TaskDelayMs) > 0 || len(spec.Fail) > 0 || len(spec.Drop) > 0 {
+	if spec.Tools || spec.ShutdownDelayMs != 0 || len(spec.TaskDelayMs) > 0 || len(spec.Fail) > 0 || len(spec.Refuse) > 0 ||
+		len(spec.Drop) > 0 {
 		st := &vmFaultState{faults: spec}
 		if old != nil {
 			st.busy, st.powerSeq = old.busy, old.powerSeq+1
@@ -264,6 +291,13 @@ func (g *reconfigGuard) runTask(ctx *simulator.Context, method string,
 	if st := faultState(moid); st != nil {
 		if method != "ReconfigVM_Task" {
 			bumpPowerSeq(moid)
+		}
+		if fault := takeRefuse(moid, method); fault != nil {
+			if denied, ok := fault.(*types.NoPermission); ok {
+				denied.Object = g.vm
+				denied.PrivilegeId = "VirtualMachine.Config.AddRemoveDevice"
+			}
+			return &faultBody{Reason: simulator.Fault("Permission to perform this operation was denied.", fault)}
 		}
 		if busy := busyTask(moid); busy != nil {
 			return wrap(failedTask(vm, taskNames[method], &types.TaskInProgress{Task: *busy}))
