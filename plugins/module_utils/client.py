@@ -16,6 +16,7 @@ import http.client
 import os
 import socket
 import ssl
+import threading
 from contextlib import contextmanager
 
 try:
@@ -266,16 +267,22 @@ class VSphereClient(object):
         if self._reused:
             stub.cookie = cookie
         invoke = stub.InvokeMethod
+        renewing = threading.Lock()
 
         def invoke_renewing(mo, info, args):
+            sent_with = stub.cookie
             try:
                 return invoke(mo, info, args)
             except vim.fault.NotAuthenticated:
-                if not self._reused:
-                    raise
-                self._reused = False
-                with self._translated_login_errors():
-                    stub.cookie = self._shared.renew(stub.cookie, self._login)
+                # Requests sent at once from several threads (a bulk wave's starts) are refused
+                # together: the first renews the session, the others resend with its cookie.
+                with renewing:
+                    if stub.cookie == sent_with:
+                        if not self._reused:
+                            raise
+                        self._reused = False
+                        with self._translated_login_errors():
+                            stub.cookie = self._shared.renew(sent_with, self._login)
                 return invoke(mo, info, args)
 
         stub.InvokeMethod = invoke_renewing

@@ -198,6 +198,37 @@ def test_an_ended_session_is_replaced_without_failing_the_task(fresh_vcsim, tmp_
 
 
 @pytest.mark.matrix
+def test_a_session_refused_to_concurrent_starts_is_renewed_once(fresh_vcsim, tmp_path):
+    """A bulk wave sends its ReconfigVM_Task starts at once from several threads; when the shared
+    session ends, vCenter refuses them all with NotAuthenticated. The first refusal renews the
+    session; the others resend with the new cookie instead of logging in again or failing their
+    VM. (The launcher's end_session fault ends the session at the first start, as an expiry
+    would, between the read and the starts of the wave, where a TerminateSession from outside
+    cannot be timed; with 200 ms per request, every start is sent before the renewal is done.)"""
+    sim = fresh_vcsim(vm=3, delay_ms=200)
+    vms = ["DC0_H0_VM%d" % v for v in range(3)] + ["DC0_C0_RP0_VM%d" % v for v in range(3)]
+    for name in vms:
+        sim.inject_faults(name, end_session={"ReconfigVM_Task": 1})
+    tasks = [
+        {"name": "join", "vmchannels.vsphere.vm_serial_port_info": {"name": vms[0]}},
+        {"name": "bulk", "vmchannels.vsphere.vm_vmci_filter_bulk": {
+            "parallel": 6, "vms": [{"name": name, "rules": VMCI_ALLOW_HYPERVISOR} for name in vms]}},
+    ]
+    sim.reset_trace()
+    run = run_playbook(tmp_path, tasks, sim=sim)
+    assert run.rc == 0, (run, run.result("bulk"), run.stderr[-3000:])
+    assert [(r["vm"]["name"], r["changed"]) for r in run.result("bulk")["vms"]] == [(name, True) for name in vms]
+    calls = sim.soap_calls()
+    assert calls["ReconfigVM_Task"] == 2 * len(vms)  # each refused once, then sent again
+    assert calls["Login"] == 2 and calls["Logout"] == 1  # the run's login and ONE renewal
+    search = connect(sim).content.searchIndex
+    for name in vms:
+        vm = search.FindByInventoryPath("DC0/vm/" + name)
+        (vmci,) = [d for d in vm.config.hardware.device if hasattr(d, "filterInfo")]
+        assert [f.protocol for f in vmci.filterInfo.filters] == ["hypervisor"], name
+
+
+@pytest.mark.matrix
 def test_main_process_preloads_modules_types_and_store(fresh_vcsim, tmp_path):
     sim = fresh_vcsim()
     for strategy in ("linear", "free"):

@@ -19,8 +19,11 @@ import (
 // Logout and TerminateSession end (vcsim's session cookie is the session key)
 // and refuses those three methods for them.
 type endedSessions struct {
-	mu  sync.Mutex
-	ids map[string]bool
+	mu   sync.Mutex
+	ids  map[string]bool
+	kept map[string]bool // ended by the launcher's end_session fault: vcsim still knows them
+	// faultEnded: the end_session fault has ended its session
+	faultEnded bool
 }
 
 var (
@@ -29,7 +32,7 @@ var (
 )
 
 func newEndedSessions() *endedSessions {
-	return &endedSessions{ids: map[string]bool{}}
+	return &endedSessions{ids: map[string]bool{}, kept: map[string]bool{}}
 }
 
 func sessionCookie(r *http.Request) string {
@@ -58,15 +61,49 @@ func (e *endedSessions) note(r *http.Request, method string, body []byte) {
 	}
 }
 
-// refuses tells whether the request is a read that vcsim would answer for an ended session.
-func (e *endedSessions) refuses(r *http.Request, method string) bool {
-	if !anonymousReads[method] {
-		return false
-	}
+// endByFault is the end_session fault (faults.go) hitting the request: the first hit ends the
+// request's session (vcsim keeps it: every later request of it is refused here, and a Login with
+// its cookie starts a new one), later hits refuse requests of that ended session and let those of
+// other sessions through, so the fault ends one session, as an expiry would. True: refuse it.
+func (e *endedSessions) endByFault(r *http.Request) bool {
 	cookie := sessionCookie(r)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return cookie != "" && e.ids[cookie]
+	if !e.faultEnded && cookie != "" {
+		e.faultEnded = true
+		e.ids[cookie] = true
+		e.kept[cookie] = true
+		return true
+	}
+	return cookie != "" && e.kept[cookie]
+}
+
+// refuses tells whether the request is one of an ended session that vcsim would answer: a read
+// (vcsim answers it as for an anonymous caller), or any request but Login and
+// RetrieveServiceContent of a session ended by endByFault (vcsim still knows it).
+func (e *endedSessions) refuses(r *http.Request, method string) bool {
+	cookie := sessionCookie(r)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cookie == "" || !e.ids[cookie] {
+		return false
+	}
+	return anonymousReads[method] || (e.kept[cookie] && method != "Login" && method != "RetrieveServiceContent")
+}
+
+// forget drops the cookie of a Login sent with a session that endByFault ended, so that vcsim logs in
+// anew (it refuses a Login on a session it still knows).
+func (e *endedSessions) forget(r *http.Request, method string) {
+	cookie := sessionCookie(r)
+	if method != "Login" || cookie == "" {
+		return
+	}
+	e.mu.Lock()
+	kept := e.kept[cookie]
+	e.mu.Unlock()
+	if kept {
+		r.Header.Del("Cookie")
+	}
 }
 
 // writeNotAuthenticated answers as vCenter does for a request of an ended session.

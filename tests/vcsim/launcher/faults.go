@@ -26,6 +26,11 @@ package main
 //     NoPermission names the VM and VirtualMachine.Config.AddRemoveDevice.
 //   - drop: {"PowerOnVM_Task": 2}: the next 2 requests of that method on the VM lose their
 //     connection: it is closed without an answer, before the request is executed.
+//   - end_session: {"ReconfigVM_Task": 1}: the next call of that method on the VM is refused
+//     NotAuthenticated, its session ended, as vCenter does when a session expires or an
+//     administrator ends it (ended_sessions.go refuses every later request of that session; a
+//     Login with its cookie starts a new session). One session is ended so per launcher: once
+//     it has, the fault refuses calls of that session only and lets the others through.
 //
 // The methods concerned are ReconfigVM_Task (always routed to the VM's guard, see
 // change_version.go), PowerOnVM_Task, PowerOffVM_Task and ShutdownGuest (routed to the guard
@@ -61,6 +66,7 @@ type vmFaults struct {
 	Fail            map[string]*failSpec `json:"fail"`
 	Refuse          map[string]*failSpec `json:"refuse"`
 	Drop            map[string]int       `json:"drop"`
+	EndSession      map[string]int       `json:"end_session"`
 }
 
 // vmFaultState is what the launcher keeps per VM with faults.
@@ -101,13 +107,22 @@ func hasFaults(vmMoid string) bool {
 
 // takeDrop says whether this request must lose its connection (and counts it).
 func takeDrop(vmMoid, method string) bool {
+	return takeCounted(vmMoid, method, func(f *vmFaults) map[string]int { return f.Drop })
+}
+
+// takeEndSession says whether this request must end its session (and counts it).
+func takeEndSession(vmMoid, method string) bool {
+	return takeCounted(vmMoid, method, func(f *vmFaults) map[string]int { return f.EndSession })
+}
+
+func takeCounted(vmMoid, method string, counts func(*vmFaults) map[string]int) bool {
 	faultsMu.Lock()
 	defer faultsMu.Unlock()
 	st := faultsBy[vmMoid]
-	if st == nil || st.faults.Drop[method] <= 0 {
+	if st == nil || counts(&st.faults)[method] <= 0 {
 		return false
 	}
-	st.faults.Drop[method]--
+	counts(&st.faults)[method]--
 	return true
 }
 
@@ -180,7 +195,7 @@ func serveFaults(w http.ResponseWriter, r *http.Request) {
 	faultsMu.Lock()
 	old := faultsBy[moid]
 	if spec.Tools || spec.ShutdownDelayMs != 0 || len(spec.TaskDelayMs) > 0 || len(spec.Fail) > 0 || len(spec.Refuse) > 0 ||
-		len(spec.Drop) > 0 {
+		len(spec.Drop) > 0 || len(spec.EndSession) > 0 {
 		st := &vmFaultState{faults: spec}
 		if old != nil {
 			st.busy, st.powerSeq = old.busy, old.powerSeq+1

@@ -131,6 +131,11 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.ended.note(r, method, body)
+	h.ended.forget(r, method)
+	if thisType == "VirtualMachine" && takeEndSession(thisValue, method) && h.ended.endByFault(r) {
+		writeNotAuthenticated(w, thisType, thisValue)
+		return
+	}
 
 	if thisType == "VirtualMachine" && takeDrop(thisValue, method) {
 		// A lost connection: closed before the request is executed, without an answer.
