@@ -34,7 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "matrix"
-PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+# the project's virtual environment: scripts/env.sh's VMCH_VENV (a worktree may share another's)
+PROJECT_PYTHON = Path(os.environ.get("VMCH_VENV") or ROOT / ".venv") / "bin" / "python"
 MARKER = "matrix"
 TEST_PATHS = ("tests/integration", "tests/tooling")
 
