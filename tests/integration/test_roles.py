@@ -209,6 +209,42 @@ def test_firewall_failure_leaves_every_port_untouched(tmp_path, fresh_vcsim):
     assert "Wrong-Password-2" not in run.stdout + run.stderr
 
 
+@pytest.mark.matrix
+def test_serial_console_fails_only_the_vms_whose_plan_failed_untouched(tmp_path, fresh_vcsim):
+    """Default mode plans every VM in one check-mode run of the bulk module: a VM whose input the
+    modules refuse (port 33: the argument spec cannot say so) and a running VM that would need a
+    power cycle it is not allowed fail untouched, each with its own message, before any port of
+    theirs is touched; the VMs planned with them are configured all the same."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    power(find_vm(si, "DC0_C0_RP0_VM0"), "poweredOff")
+    power(find_vm(si, "DC0_C0_RP0_VM1"), "poweredOff")
+    power(find_vm(si, "DC0_H0_VM1"), "poweredOn")
+    vms = {
+        "DC0_H0_VM0": {"serial_console_ports": [{"number": 33, "backing": LISTEN}]},
+        "DC0_H0_VM1": {"serial_console_ports": [{"number": 1, "backing": VSPC}]},
+        "DC0_C0_RP0_VM0": {"serial_console_ports": [{"number": 1, "backing": LISTEN}]},
+        "DC0_C0_RP0_VM1": {"serial_console_ports": [{"number": 2, "backing": {"type": "thinprint"}}]},
+    }
+    inventory = write_inventory(tmp_path, vms)
+    before = snapshot(si, vms)
+    run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=inventory)
+    assert run.rc != 0, run
+    failed = dict((e["host"], e["result"]["msg"]) for e in run.results if e["status"] == "failed")
+    assert sorted(failed) == ["DC0_H0_VM0", "DC0_H0_VM1"], failed
+    assert "number must be between 1 and 32" in failed["DC0_H0_VM0"], failed
+    assert "DC0_H0_VM1" not in failed["DC0_H0_VM0"], failed  # its own problem only
+    assert "poweredOn" in failed["DC0_H0_VM1"] and "allow_power_cycle" in failed["DC0_H0_VM1"], failed
+    after = snapshot(si, vms)
+    assert after["DC0_H0_VM0"] == before["DC0_H0_VM0"] and after["DC0_H0_VM1"] == before["DC0_H0_VM1"]
+    assert sorted(after["DC0_C0_RP0_VM0"][1]) == [1] and sorted(after["DC0_C0_RP0_VM1"][1]) == [2], after
+    # Only the firewall of the VM that was configured: remoteSerialPort on its cluster, no vSPC
+    # (DC0_H0_VM1 failed before the firewall step).
+    hosts = rulesets(si)
+    assert hosts["DC0_H0"] == {"remoteSerialPort": False, "vSPC": False}, hosts
+    assert all(hosts[name] == {"remoteSerialPort": True, "vSPC": False} for name in CLUSTER_HOSTS), hosts
+
+
 def test_role_arguments_are_checked_before_any_request(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     inventory = write_inventory(tmp_path, {
