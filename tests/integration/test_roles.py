@@ -268,6 +268,29 @@ def test_role_arguments_are_checked_before_any_request(tmp_path, fresh_vcsim):
     assert trace.methods() == []
 
 
+def test_without_argument_validation_the_role_still_refuses_bad_input(tmp_path, fresh_vcsim):
+    """A caller may skip the role's argument validation (rolespec_validate: false, a task per VM
+    less); the plan still fails the VM whose input is wrong, with a message, before any change."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    vms = {"DC0_H0_VM0": {"serial_console_ports": [{"number": 1, "backing": LISTEN}],
+                          "serial_console_firewall_scope": "datacenter"},
+           "DC0_H0_VM1": {"serial_console_ports": [{"number": 0, "backing": LISTEN}]}}
+    inventory = write_inventory(tmp_path, vms)
+    plays = [{"hosts": "vms", "gather_facts": False, "tasks": [
+        {"ansible.builtin.import_role": {"name": "vmchannels.vsphere.serial_console", "rolespec_validate": False}}]}]
+    before, before_hosts = snapshot(si, vms), rulesets(si)
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, plays, sim=sim, inventory=inventory)
+    assert run.rc != 0, run
+    assert not [e for e in run.results if "arg spec" in e["task"]], run
+    failed = dict((e["host"], e["result"]["msg"]) for e in run.results if e["status"] == "failed")
+    assert "serial_console_firewall_scope must be one of: cluster, host" in failed["DC0_H0_VM0"], failed
+    assert "number must be between 1 and 32" in failed["DC0_H0_VM1"], failed
+    assert not set(trace.methods()) & {"EnableRuleset", "ReconfigVM_Task", "PowerOffVM_Task"}
+    assert snapshot(si, vms) == before and rulesets(si) == before_hosts
+
+
 def vmci_state(si, name):
     vm = find_vm(si, name)
     device = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualVMCIDevice)][0]
