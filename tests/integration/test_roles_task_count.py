@@ -20,6 +20,7 @@ PER_VM_TASKS = [
     "Report | Fail the VM that could not be planned or changed (untouched), report the others",
     "Ports | Configure the serial ports of the VM",
 ]
+BULK_PORTS_TASK = "Ports | Configure the serial ports of every VM of bulk mode whose plan shows a change (one session)"
 # Every task of the role that runs once for the play (run_once), whatever the number of VMs.
 MAX_PLAY_TASKS = 10
 
@@ -65,6 +66,23 @@ def test_serial_console_runs_four_tasks_per_vm(tmp_path, fresh_vcsim, bulk):
     inventory = write_inventory(tmp_path, vms, group_vars={"serial_console_bulk": bulk,
                                                            "serial_console_allow_power_cycle": True})
     play = [{"import_playbook": SERIAL_CONSOLE}]
+
+    # Check mode with --diff: the same four tasks per VM, nothing changed, the diff of every VM that
+    # would change (printed by its configuration task, or by the bulk run).
+    run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, args=["--check", "--diff"], name="check")
+    assert run.rc == 0, run
+    assert_four_tasks_per_vm(run, vms)
+    assert snapshot(si, vms) == before
+    sections = dict((text.split("]", 1)[0], text) for text in run.stdout.split("TASK [")[1:])
+    bulk_diff = sections.get("vmchannels.vsphere.serial_console : " + BULK_PORTS_TASK, "")
+    ports_diff = sections["vmchannels.vsphere.serial_console : " + PER_VM_TASKS[3]]
+    changing = [name for name, settings in vms.items() if settings.get("serial_console_ports")]
+    for name in changing:
+        if vms[name].get("serial_console_bulk", bulk):
+            assert '+        "%s (vm-' % name in bulk_diff, (name, bulk_diff)
+        else:
+            assert "changed: [%s -> localhost]" % name in ports_diff, (name, ports_diff)
+    assert ports_diff.count("--- before") == ports_diff.count("changed: [") > 0, ports_diff
 
     run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, name="apply")
     assert run.rc == 0, run
