@@ -109,3 +109,30 @@ def test_serial_console_runs_four_tasks_per_vm(tmp_path, fresh_vcsim, bulk):
     assert set(status for _, status in tasks["Ports | Configure the serial ports of the VM"]) == {"skipped"}
     assert not [e for e in run.results if e["result"].get("changed")], run
     assert snapshot(si, vms) == after
+
+
+def test_a_later_run_of_the_role_in_the_play_plans_only_its_own_vms(tmp_path, fresh_vcsim):
+    """The role included twice in a play, the second time for one VM only (include_role with a
+    when): the second plan reads that VM alone, and the other VM is not changed again."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+        power(find_vm(si, name), "poweredOff")
+    inventory = write_inventory(tmp_path, {"DC0_H0_VM0": {}, "DC0_H0_VM1": {}},
+                                group_vars={"serial_console_ports": [{"number": 1, "backing": {"type": "thinprint"}}]})
+    include = {"ansible.builtin.include_role": {"name": "vmchannels.vsphere.serial_console"}}
+    plays = [{"hosts": "vms", "gather_facts": False, "tasks": [
+        dict(include, name="all VMs"),
+        dict(include, name="one VM", when="inventory_hostname == 'DC0_H0_VM1'",
+             vars={"serial_console_ports": [{"number": 2, "backing": {"type": "thinprint"}}]}),
+    ]}]
+    run = run_playbook(tmp_path, plays, sim=sim, inventory=inventory)
+    assert run.rc == 0, run
+    plans = [e for e in run.results if e["task"].endswith("Plan | Read every VM of the play and plan its serial ports "
+                                                          "(one request, changes nothing)")]
+    assert [sorted(vm["vm"]["name"] for r in e["result"]["results"] for vm in r["vms"]) for e in plans] == [
+        ["DC0_H0_VM0", "DC0_H0_VM1"], ["DC0_H0_VM1"]], plans
+    reports = [(e["host"], e["result"].get("changed")) for e in run.results if e["task"].endswith(PER_VM_TASKS[2])]
+    assert reports == [("DC0_H0_VM0", False), ("DC0_H0_VM1", False), ("DC0_H0_VM1", False)], reports
+    assert sorted(snapshot(si, ["DC0_H0_VM0"])["DC0_H0_VM0"][1]) == [1]
+    assert sorted(snapshot(si, ["DC0_H0_VM1"])["DC0_H0_VM1"][1]) == [1, 2]
