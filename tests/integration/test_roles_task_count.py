@@ -136,3 +136,22 @@ def test_a_later_run_of_the_role_in_the_play_plans_only_its_own_vms(tmp_path, fr
     assert reports == [("DC0_H0_VM0", False), ("DC0_H0_VM1", False), ("DC0_H0_VM1", False)], reports
     assert sorted(snapshot(si, ["DC0_H0_VM0"])["DC0_H0_VM0"][1]) == [1]
     assert sorted(snapshot(si, ["DC0_H0_VM1"])["DC0_H0_VM1"][1]) == [1, 2]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["per_vm", "bulk"])
+def test_each_batch_of_a_serial_play_plans_only_its_own_vms(tmp_path, fresh_vcsim, bulk):
+    sim = fresh_vcsim()
+    si = connect(sim)
+    names = ["DC0_H0_VM0", "DC0_H0_VM1"]
+    for name in names:
+        power(find_vm(si, name), "poweredOff")
+    inventory = write_inventory(tmp_path, dict((name, {}) for name in names), group_vars={
+        "serial_console_bulk": bulk, "serial_console_ports": [{"number": 1, "backing": {"type": "thinprint"}}]})
+    plays = [{"hosts": "vms", "gather_facts": False, "serial": 1, "roles": ["vmchannels.vsphere.serial_console"]}]
+    run = run_playbook(tmp_path, plays, sim=sim, inventory=inventory)
+    assert run.rc == 0, run
+    plans = [e for e in run.results if e["task"].endswith("Plan | Read every VM of the play and plan its serial ports "
+                                                          "(one request, changes nothing)")]
+    assert [[vm["vm"]["name"] for r in e["result"]["results"] for vm in r["vms"]] for e in plans] == [[n] for n in names]
+    for name in names:
+        assert sorted(snapshot(si, [name])[name][1]) == [1]
