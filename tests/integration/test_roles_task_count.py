@@ -41,10 +41,10 @@ def assert_four_tasks_per_vm(run, vms):
     per_vm = [name for name, runs in tasks.items() if len(runs) > 1]
     assert per_vm == PER_VM_TASKS, list(tasks)
     for name in per_vm:
-        assert sorted(host for host, _ in tasks[name]) == sorted(vms), (name, tasks[name])
+        assert sorted(host for host, dummy in tasks[name]) == sorted(vms), (name, tasks[name])
     once = [name for name, runs in tasks.items() if len(runs) == 1]
     assert len(once) <= MAX_PLAY_TASKS, once
-    per_host = collections.Counter(host for runs in tasks.values() for host, _ in runs)
+    per_host = collections.Counter(host for runs in tasks.values() for host, dummy in runs)
     first = set(runs[0][0] for name, runs in tasks.items() if name in once)
     assert len(first) <= 1, first  # the run_once tasks run for the first VM of the play
     for vm in vms:
@@ -106,7 +106,7 @@ def test_serial_console_runs_four_tasks_per_vm(tmp_path, fresh_vcsim, bulk):
     run = run_playbook(tmp_path, play, sim=sim, inventory=inventory, name="again")
     assert run.rc == 0, run
     tasks = assert_four_tasks_per_vm(run, vms)
-    assert set(status for _, status in tasks["Ports | Configure the serial ports of the VM"]) == {"skipped"}
+    assert set(status for dummy, status in tasks["Ports | Configure the serial ports of the VM"]) == {"skipped"}
     assert not [e for e in run.results if e["result"].get("changed")], run
     assert snapshot(si, vms) == after
 
