@@ -209,6 +209,42 @@ def test_firewall_failure_leaves_every_port_untouched(tmp_path, fresh_vcsim):
     assert "Wrong-Password-2" not in run.stdout + run.stderr
 
 
+@pytest.mark.matrix
+def test_serial_console_fails_only_the_vms_whose_plan_failed_untouched(tmp_path, fresh_vcsim):
+    """Default mode plans every VM in one check-mode run of the bulk module: a VM whose input the
+    modules refuse (port 33: the argument spec cannot say so) and a running VM that would need a
+    power cycle it is not allowed fail untouched, each with its own message, before any port of
+    theirs is touched; the VMs planned with them are configured all the same."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    power(find_vm(si, "DC0_C0_RP0_VM0"), "poweredOff")
+    power(find_vm(si, "DC0_C0_RP0_VM1"), "poweredOff")
+    power(find_vm(si, "DC0_H0_VM1"), "poweredOn")
+    vms = {
+        "DC0_H0_VM0": {"serial_console_ports": [{"number": 33, "backing": LISTEN}]},
+        "DC0_H0_VM1": {"serial_console_ports": [{"number": 1, "backing": VSPC}]},
+        "DC0_C0_RP0_VM0": {"serial_console_ports": [{"number": 1, "backing": LISTEN}]},
+        "DC0_C0_RP0_VM1": {"serial_console_ports": [{"number": 2, "backing": {"type": "thinprint"}}]},
+    }
+    inventory = write_inventory(tmp_path, vms)
+    before = snapshot(si, vms)
+    run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=inventory)
+    assert run.rc != 0, run
+    failed = dict((e["host"], e["result"]["msg"]) for e in run.results if e["status"] == "failed")
+    assert sorted(failed) == ["DC0_H0_VM0", "DC0_H0_VM1"], failed
+    assert "number must be between 1 and 32" in failed["DC0_H0_VM0"], failed
+    assert "DC0_H0_VM1" not in failed["DC0_H0_VM0"], failed  # its own problem only
+    assert "poweredOn" in failed["DC0_H0_VM1"] and "allow_power_cycle" in failed["DC0_H0_VM1"], failed
+    after = snapshot(si, vms)
+    assert after["DC0_H0_VM0"] == before["DC0_H0_VM0"] and after["DC0_H0_VM1"] == before["DC0_H0_VM1"]
+    assert sorted(after["DC0_C0_RP0_VM0"][1]) == [1] and sorted(after["DC0_C0_RP0_VM1"][1]) == [2], after
+    # Only the firewall of the VM that was configured: remoteSerialPort on its cluster, no vSPC
+    # (DC0_H0_VM1 failed before the firewall step).
+    hosts = rulesets(si)
+    assert hosts["DC0_H0"] == {"remoteSerialPort": False, "vSPC": False}, hosts
+    assert all(hosts[name] == {"remoteSerialPort": True, "vSPC": False} for name in CLUSTER_HOSTS), hosts
+
+
 def test_role_arguments_are_checked_before_any_request(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     inventory = write_inventory(tmp_path, {
@@ -230,6 +266,29 @@ def test_role_arguments_are_checked_before_any_request(tmp_path, fresh_vcsim):
     failed = [e for e in run.results if e["status"] == "failed"]
     assert "deny_all, hypervisor_only, unrestricted" in " ".join(failed[0]["result"]["argument_errors"]), failed
     assert trace.methods() == []
+
+
+def test_without_argument_validation_the_role_still_refuses_bad_input(tmp_path, fresh_vcsim):
+    """A caller may skip the role's argument validation (rolespec_validate: false, a task per VM
+    less); the plan still fails the VM whose input is wrong, with a message, before any change."""
+    sim = fresh_vcsim()
+    si = connect(sim)
+    vms = {"DC0_H0_VM0": {"serial_console_ports": [{"number": 1, "backing": LISTEN}],
+                          "serial_console_firewall_scope": "datacenter"},
+           "DC0_H0_VM1": {"serial_console_ports": [{"number": 0, "backing": LISTEN}]}}
+    inventory = write_inventory(tmp_path, vms)
+    plays = [{"hosts": "vms", "gather_facts": False, "tasks": [
+        {"ansible.builtin.import_role": {"name": "vmchannels.vsphere.serial_console", "rolespec_validate": False}}]}]
+    before, before_hosts = snapshot(si, vms), rulesets(si)
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, plays, sim=sim, inventory=inventory)
+    assert run.rc != 0, run
+    assert not [e for e in run.results if "arg spec" in e["task"]], run
+    failed = dict((e["host"], e["result"]["msg"]) for e in run.results if e["status"] == "failed")
+    assert "serial_console_firewall_scope must be one of: cluster, host" in failed["DC0_H0_VM0"], failed
+    assert "number must be between 1 and 32" in failed["DC0_H0_VM1"], failed
+    assert not set(trace.methods()) & {"EnableRuleset", "ReconfigVM_Task", "PowerOffVM_Task"}
+    assert snapshot(si, vms) == before and rulesets(si) == before_hosts
 
 
 def vmci_state(si, name):
