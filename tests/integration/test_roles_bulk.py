@@ -74,3 +74,26 @@ def test_bulk_plans_and_configures_in_one_session(tmp_path, fresh_vcsim):
     methods = trace.methods()
     assert not set(methods) & {"EnableRuleset", "ReconfigVM_Task"}, methods
     assert methods.count("Login") == 1, methods
+
+
+def test_bulk_mode_power_cycles_running_vms_when_allowed(tmp_path, fresh_vcsim):
+    """serial_console_allow_power_cycle in bulk mode: the running VMs that need a port added are
+    powered off (two at most at once, the bulk module's default), changed and powered on again;
+    read back through pyVmomi."""
+    sim = fresh_vcsim(vm=3)
+    si = connect(sim)
+    names = ["DC0_H0_VM0", "DC0_H0_VM1", "DC0_H0_VM2"]
+    for name in names:
+        power(find_vm(si, name), "poweredOn")
+    port = [{"number": 1, "backing": {"type": "file", "file_path": "[LocalDS_0] console/com1.log"}}]
+    inventory = write_inventory(tmp_path, dict((n, {"serial_console_ports": port}) for n in names),
+                                group_vars={"serial_console_bulk": True, "serial_console_allow_power_cycle": True})
+    trace = Trace(sim)
+    run = run_playbook(tmp_path, [{"import_playbook": SERIAL_CONSOLE}], sim=sim, inventory=inventory)
+    assert run.rc == 0, run
+    assert changed_hosts(run) == names
+    methods = trace.methods()
+    assert methods.count("ReconfigVM_Task") == 3 and methods.count("Login") == 1, methods
+    assert methods.count("PowerOffVM_Task") + methods.count("ShutdownGuest") == 3, methods
+    after = snapshot(si, names)
+    assert after == dict((n, ("poweredOn", {1: "FileBackingInfo"})) for n in names), after
