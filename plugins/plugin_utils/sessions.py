@@ -103,7 +103,6 @@ class SessionEntry(object):
             self._store(cookie)
             return cookie
 
-
     # -- what the run's tasks learnt through this session ------------------------------------
     def _memo_path(self, name):
         return "%s.%s.memo" % (self.path[:-len(".json")], name)
