@@ -165,20 +165,21 @@ def not_found(ref):
 def read_all(client, refs, **read_options):
     """Read ``refs`` in one request (``vm_config.read_vms_properties`` with ``read_options``):
     ``({moid: properties}, {moid: error})``. When one of them no longer exists (the whole read fails
-    on vCenter), they are read one by one to tell which."""
+    on vCenter), the halves are read again, down to the missing VMs: about ``2 log2(n)`` requests per
+    missing VM instead of one per VM."""
     try:
         return read_vms_properties(client, refs, **read_options), {}
     except VSphereError as exc:
         if exc.kind != "not_found":
             raise
+    if len(refs) == 1:
+        return {}, {refs[0]._moId: not_found(refs[0])}
     found, missing = {}, {}
-    for ref in refs:
-        try:
-            found.update(read_vms_properties(client, [ref], **read_options))
-        except VSphereError as exc:
-            if exc.kind != "not_found":
-                raise
-            missing[ref._moId] = not_found(ref)
+    half = len(refs) // 2
+    for part in (refs[:half], refs[half:]):
+        part_found, part_missing = read_all(client, part, **read_options)
+        found.update(part_found)
+        missing.update(part_missing)
     return found, missing
 
 

@@ -207,3 +207,29 @@ def test_the_starts_of_a_wave_overlap_and_a_refused_start_stays_its_own(fresh_vc
                 assert sorted(ports) == [1] and ports[1]["backing"]["proxyURI"] == VSPC["backing"]["proxy_uri"]
     finally:
         Disconnect(si)
+
+
+def test_vms_gone_by_moid_are_told_apart_from_the_others(fresh_vcsim, tmp_path):
+    """Moids that name no VM (deleted since the inventory was made) fail alone, not_found; the read
+    that vCenter refuses whole is narrowed down by halves (bulk.read_all), and the other VMs are
+    changed and read back."""
+    sim = fresh_vcsim(vm=3)
+    si = connect(sim)
+    try:
+        vms = names("H0", 3) + names("C0_RP0", 3)
+        refs = dict((name, find_vm(si, name)) for name in vms)
+        for name in vms:
+            power(refs[name], "poweredOff")
+        entries = [dict(moid=refs[n]._moId, serial_ports=[VSPC]) for n in vms]
+        entries.insert(2, dict(moid="vm-999998", serial_ports=[VSPC]))
+        entries.append(dict(moid="vm-999999", serial_ports=[VSPC]))
+        run = run_playbook(tmp_path, [{"name": "bulk", BULK: {"vms": entries}}], sim=sim)
+        result = run.result("bulk")
+        assert run.rc != 0 and result["failed_vms"] == 2, result.get("msg")
+        kinds = [(r["vm"].get("moid"), r.get("error_kind")) for r in result["vms"]]
+        assert [k for k in kinds if k[1]] == [("vm-999998", "not_found"), ("vm-999999", "not_found")], kinds
+        assert [r["changed"] for r in result["vms"]] == [True, True, False, True, True, True, True, False]
+        for name in vms:
+            assert sorted(serial_ports(refs[name])) == [1], name
+    finally:
+        Disconnect(si)
