@@ -128,24 +128,22 @@ func takeCounted(vmMoid, method string, counts func(*vmFaults) map[string]int) b
 
 // takeFail returns the fault the next task of method must end with, or nil.
 func takeFail(vmMoid, method string) types.BaseMethodFault {
-	faultsMu.Lock()
-	defer faultsMu.Unlock()
-	st := faultsBy[vmMoid]
-	if st == nil {
-		return nil
-	}
-	return takeSpec(st.faults.Fail[method])
+	return takeFault(vmMoid, method, func(f *vmFaults) map[string]*failSpec { return f.Fail })
 }
 
 // takeRefuse returns the fault the next call of method must be refused with, or nil.
 func takeRefuse(vmMoid, method string) types.BaseMethodFault {
+	return takeFault(vmMoid, method, func(f *vmFaults) map[string]*failSpec { return f.Refuse })
+}
+
+func takeFault(vmMoid, method string, specs func(*vmFaults) map[string]*failSpec) types.BaseMethodFault {
 	faultsMu.Lock()
 	defer faultsMu.Unlock()
 	st := faultsBy[vmMoid]
 	if st == nil {
 		return nil
 	}
-	return takeSpec(st.faults.Refuse[method])
+	return takeSpec(specs(&st.faults)[method])
 }
 
 // takeSpec counts one use of spec and returns its fault, or nil when it is used up (faultsMu held).
