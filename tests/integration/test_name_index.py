@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import connect, run_playbook
+from vsphere_helpers import vm_name_lookups
 
 SHIPPED = {"VMCHANNELS_IN_PROCESS": "false"}
 VMCI_ALLOW_HYPERVISOR = [{"action": "allow", "protocol": "hypervisor", "direction": "anyDirection"}]
@@ -29,13 +30,6 @@ MUTATE = (
     "            WaitForTask(vm.PowerOffVM_Task())\n"
     "        WaitForTask(vm.Destroy_Task())\n"
 )
-
-
-def name_index_reads(requests):
-    """The reads of the whole VM name index: PropertyCollector reads of VMs that start from a
-    folder (the root folder), where every other read of a VM starts from the VM itself."""
-    return [r for r in requests if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
-            and any(o.startswith("Folder:") for o in r.get("objects", []))]
 
 
 def reads_of_vms(requests):
@@ -69,11 +63,11 @@ def test_later_look_ups_by_name_use_the_runs_index(fresh_vcsim, tmp_path):
     run = run_playbook(tmp_path, tasks, sim=sim, env=SHIPPED, name="shipped")
     assert run.rc == 0, run
     shipped = sim.soap_requests()
-    assert len(name_index_reads(shipped)) == len(tasks)
+    assert len(vm_name_lookups(shipped)) == len(tasks)
     # In-process, one read of the index for the run; each later task checks its VMs instead, one
     # small read from the VMs themselves, so the number of reads per task stays the same. (The
     # shipped run changes nothing: the in-process run applied the filter already.)
-    assert len(name_index_reads(fast)) == 1
+    assert len(vm_name_lookups(fast)) == 1
     assert len(reads_of_vms(fast)) == len(reads_of_vms(shipped)) + len(tasks) - 1
     assert len([r for r in fast if r["method"] == "RetrievePropertiesEx"]) == len(
         [r for r in shipped if r["method"] == "RetrievePropertiesEx"])
@@ -124,7 +118,7 @@ def test_renamed_new_and_deleted_vms_are_looked_up_afresh(fresh_vcsim, tmp_path)
     assert run.result("old name")["vm"]["moid"] == moids["DC0_H0_VM0"]
     # first; "renamed" (its VM's name changed); "new name" (not in the index); "gone" (never
     # "not found" from the index). "old name" used the index "gone" read.
-    assert len(name_index_reads(sim.soap_requests())) == 4
+    assert len(vm_name_lookups(sim.soap_requests())) == 4
 
     filters = {}
     for name in ("DC0_H0_VM0", "DC0_H0_VM0-old"):
@@ -140,4 +134,4 @@ def test_no_index_is_kept_without_a_shared_session(fresh_vcsim, tmp_path):
     sim.reset_trace()
     run = run_playbook(tmp_path, tasks, sim=sim, env={"VMCHANNELS_SHARED_SESSION": "false"})
     assert run.rc == 0, run
-    assert len(name_index_reads(sim.soap_requests())) == len(tasks)
+    assert len(vm_name_lookups(sim.soap_requests())) == len(tasks)

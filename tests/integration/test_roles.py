@@ -22,7 +22,7 @@ from pyVmomi import vim
 
 from conftest import ROOT, ansible_env, connect, run_playbook
 from vcsimctl import soap_methods, soap_requests
-from vsphere_helpers import find_vm, power, serial_ports
+from vsphere_helpers import find_vm, power, serial_ports, vm_name_lookups
 
 SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
 VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
@@ -46,11 +46,8 @@ class Trace(object):
         return soap_methods(self.path, self.offset)
 
     def vm_name_lookups(self):
-        """The reads that look VMs up by name: PropertyCollector reads of VMs that start from a
-        folder (the root folder), where a read by moid starts from the VM itself."""
-        return [r for r in soap_requests(self.path, self.offset)
-                if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
-                and any(o.startswith("Folder:") for o in r.get("objects", []))]
+        """The reads that look VMs up by name (``vsphere_helpers.vm_name_lookups``) since ``mark()``."""
+        return vm_name_lookups(soap_requests(self.path, self.offset))
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json", group_vars=None):

@@ -8,6 +8,14 @@ from pyVmomi import vim
 SESSION_METHODS = ("Login", "Logout")
 
 
+def vm_name_lookups(requests):
+    """The reads of ``requests`` (simulator trace records) that look VMs up by name: PropertyCollector
+    reads of VMs that start from a folder (the root folder), where a read by moid starts from the VM
+    itself."""
+    return [r for r in requests if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
+            and any(o.startswith("Folder:") for o in r.get("objects", []))]
+
+
 def task_requests(calls):
     """The requests of a run's tasks: every SOAP call of ``calls`` (a Counter) but the session's
     login and logout, which a run pays once whatever its number of tasks."""
