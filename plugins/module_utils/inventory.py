@@ -227,9 +227,10 @@ def _select_all(index, identities):
     return out
 
 
-def unchanged_since_indexed(client, index, vms):
+def _unchanged_since_indexed(client, index, vms):
     """Whether every VM of ``vms`` still exists with the name and parent that ``index`` has: one
     read of their ``name`` and ``parent`` (``parentVApp`` in a vApp)."""
+    vms = list(dict((vm._moId, vm) for vm in vms).values())  # a VM named twice is read once
     try:
         read = retrieve(client.content, vms, {vim.VirtualMachine: ["name", "parent", "parentVApp"]},
                         what="checking the VMs found by name")
@@ -255,16 +256,11 @@ def _find_by_names(client, identities):
     index read now (see the module's docstring)."""
     index, remembered = _vm_index(client, fresh=False)
     found = _select_all(index, identities)
-    if remembered and not (all(not isinstance(f, VSphereError) for f in found)
-                           and unchanged_since_indexed(client, index, _unique(found))):
+    if remembered and (any(isinstance(f, VSphereError) for f in found)
+                       or not _unchanged_since_indexed(client, index, found)):
         index, _remembered = _vm_index(client, fresh=True)
         found = _select_all(index, identities)
     return found
-
-
-def _unique(vms):
-    seen = set()
-    return [vm for vm in vms if not (vm._moId in seen or seen.add(vm._moId))]
 
 
 def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
