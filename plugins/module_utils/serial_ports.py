@@ -182,7 +182,7 @@ def validate_backing(backing):
                       % (", ".join(foreign), "es" if len(foreign) == 1 else "", kind, ", ".join(allowed) or "no option"))
     if kind == "network":
         if not backing.get("service_uri"):
-            errors.append("service_uri is required for a network backing")
+            errors.append("service_uri is required for a network backing (for example telnet://:7001)")
         else:
             problem = validate_service_uri(backing["service_uri"], backing.get("direction") or "server",
                                            bool(backing.get("proxy_uri")))
@@ -197,12 +197,17 @@ def validate_backing(backing):
         if not name or not name.strip():
             errors.append("pipe_name is required for a pipe backing (for example \\\\.\\pipe\\web01-com1 or /tmp/web01-com1)")
     elif kind == "file":
-        problem = validate_datastore_path(backing.get("file_path"))
-        if problem:
-            errors.append("file_path %s" % problem)
+        path = backing.get("file_path")
+        if not path or not path.strip():
+            errors.append("file_path is required for a file backing (for example '[datastore1] web01/serial.log')")
+        else:
+            problem = validate_datastore_path(path)
+            if problem:
+                errors.append("file_path %s" % problem)
     elif kind == "device":
         if not backing.get("device_name") and not backing.get("auto_detect"):
-            errors.append("give device_name (for example /dev/char/serial/uart0) or auto_detect: true")
+            errors.append("device_name is required for a device backing (for example /dev/char/serial/uart0), "
+                          "unless auto_detect: true")
         elif backing.get("device_name") and backing.get("auto_detect"):
             errors.append("device_name and auto_detect: true exclude each other")
     return errors

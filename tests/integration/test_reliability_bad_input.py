@@ -92,6 +92,7 @@ CASES = [
      ["proxy_uri", "user name or password"]),
     ("file_path not a datastore path", SP, port(type="file", file_path="/vmfs/volumes/ds1/a.log"),
      ["file_path", "[DATASTORE] FOLDER/FILE"]),
+    ("file without file_path", SP, port(type="file"), ["file_path is required for a file backing"]),
     ("pipe without pipe_name", SP, port(type="pipe", endpoint="client"), ["pipe_name is required"]),
     ("device_name and auto_detect", SP, port(type="device", device_name="/dev/ttyS0", auto_detect=True),
      ["device_name and auto_detect", "exclude each other"]),

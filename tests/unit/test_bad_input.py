@@ -131,8 +131,9 @@ def _port(number=1, state="present", **backing):
     ([_port(type="file", file_path="/vmfs/volumes/ds/a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
     ([_port(type="file", file_path="[ds]a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
     ([_port(type="file", file_path="[] a.log")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
-    ([_port(type="file")], ["file_path", "[DATASTORE] FOLDER/FILE"]),
-    ([_port(type="device")], ["device_name", "auto_detect: true"]),
+    ([_port(type="file")], ["file_path is required for a file backing", "'[datastore1] web01/serial.log'"]),
+    ([_port(type="file", file_path=" ")], ["file_path is required for a file backing"]),
+    ([_port(type="device")], ["device_name is required for a device backing", "unless auto_detect: true"]),
     ([_port(type="device", device_name="/dev/ttyS0", auto_detect=True)], ["exclude each other"]),
     ([_port(type="thinprint", file_path="[ds] a")], ["file_path", "thinprint backing", "no option"]),
     ([_port(type="file", file_path="[ds] a", service_uri="telnet://:1", endpoint="client")],
@@ -145,6 +146,17 @@ def test_serial_ports(ports, fragments):
     for fragment in fragments:
         assert fragment in message, message
     assert "Hidden-Pw-77" not in message
+
+
+@pytest.mark.parametrize("backing,field", [
+    (dict(type="network"), "service_uri"), (dict(type="pipe"), "pipe_name"),
+    (dict(type="file"), "file_path"), (dict(type="device"), "device_name"),
+])
+def test_missing_backing_field_named_alike(backing, field):
+    """Every backing type names its missing required field the same way."""
+    message = "; ".join(validate_ports([_port(**backing)]))
+    assert "%s is required for a %s backing" % (field, backing["type"]) in message, message
+    assert "None" not in message
 
 
 def _rules(*rules):
