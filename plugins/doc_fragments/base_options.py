@@ -13,7 +13,9 @@ class ModuleDocFragment(object):
 options:
   hostname:
     description:
-      - The vCenter Server or ESXi host to connect to.
+      - The vCenter Server or ESXi host to connect to, as a host name or address only (an IPv6
+        address may be in brackets), not a URL, and without a port. The port goes in O(port) only; a
+        O(hostname) with V(:PORT) is refused before any request.
       - If not set, the value of the E(VMWARE_HOST) environment variable is used. One of them is
         required; without both, the module fails naming the option and the variable.
     type: str

@@ -41,10 +41,78 @@ REQUIRED_CONNECTION = (("hostname", "VMWARE_HOST", "the vCenter Server or ESXi h
                        ("username", "VMWARE_USER", "the user to log in as"),
                        ("password", "VMWARE_PASSWORD", "the user's password"))
 
+#: The environment variable each connection option falls back to (``base_argument_spec``).
+CONNECTION_VARIABLES = dict(hostname="VMWARE_HOST", username="VMWARE_USER", password="VMWARE_PASSWORD",
+                            port="VMWARE_PORT", validate_certs="VMWARE_VALIDATE_CERTS",
+                            proxy_host="VMWARE_PROXY_HOST", proxy_port="VMWARE_PROXY_PORT")
 
-def connection_errors(params):
+
+def connection_sources(task_options, environ):
+    """How the run gave each connection option, for messages to name what the user wrote: the
+    option's name when the task set it (``task_options`` are the names in the task's arguments,
+    aliases included), its ``VMWARE_*`` variable when the environment gave it, else ``None`` (its
+    default)."""
+    spec = base_argument_spec()
+    sources = {}
+    for option, variable in CONNECTION_VARIABLES.items():
+        names = [option] + list(spec[option].get("aliases") or [])
+        if any(name in task_options for name in names):
+            sources[option] = option
+        elif variable in environ:
+            sources[option] = variable
+        else:
+            sources[option] = None
+    return sources
+
+
+def option_label(option, sources=None):
+    """The name to show for ``option``: the one the run used (see :func:`connection_sources`), else
+    the option with its variable (``hostname (VMWARE_HOST)``) when the source is not known."""
+    if sources is not None and sources.get(option):
+        return sources[option]
+    variable = CONNECTION_VARIABLES.get(option)
+    if sources is None and variable:
+        return "%s (%s)" % (option, variable)
+    return option
+
+
+def split_host_port(text):
+    """``(host, port)`` of ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``; ``port`` is the text
+    after the colon or ``None``. A bare IPv6 address (several colons, no brackets) has no port."""
+    if text.startswith("["):
+        close = text.find("]")
+        if close != -1:
+            rest = text[close + 1:]
+            return text[1:close], (rest[1:] if rest.startswith(":") else None)
+        return text, None
+    if text.count(":") == 1:
+        host, port = text.split(":", 1)
+        return host, port
+    return text, None
+
+
+def _port_shown(params, sources):
+    """How the port option reads in a message: ``port is 37919``, ``VMWARE_PORT is 37919``, or
+    ``port is 443 (its default)``."""
+    value = params.get("port")
+    if sources is not None and not sources.get("port"):
+        return "port is %s (its default)" % value
+    return "%s is %s" % (option_label("port", sources) if sources is not None else "port", value)
+
+
+def _port_option(sources):
+    """Where to give the port: where the run gives it already, else beside the host (in the task or
+    in the environment)."""
+    if sources and sources.get("port"):
+        return sources["port"]
+    return "VMWARE_PORT" if sources and sources.get("hostname") == "VMWARE_HOST" else "port"
+
+
+def connection_errors(params, sources=None):
     """Problems with the connection options that the argument spec cannot express (checked before
-    connecting: an out-of-range port or a URL as hostname would otherwise fail later, less clearly)."""
+    connecting: an out-of-range port, a URL or a port in the hostname would otherwise fail later,
+    less clearly). ``sources`` (:func:`connection_sources`) lets the messages name the option or the
+    environment variable the run actually used."""
     errors = []
     for option, variable, what in REQUIRED_CONNECTION:
         value = params.get(option)
@@ -54,26 +122,40 @@ def connection_errors(params):
     for option in ("port", "proxy_port"):
         value = params.get(option)
         if value is not None and not 1 <= value <= 65535:
-            errors.append("%s is %s; a TCP port is 1-65535" % (option, value))
+            errors.append("%s is %s; a TCP port is 1-65535" % (option_label(option, sources) if sources else option,
+                                                               value))
     timeout = params.get("timeout")
     if timeout is not None and timeout < 1:
         errors.append("timeout is %s; it is in seconds and must be at least 1" % timeout)
     hostname = params.get("hostname")
+    name = option_label("hostname", sources) if sources else "hostname"
     if hostname and hostname.strip():
         if "://" in hostname or "/" in hostname or "@" in hostname:
-            host = hostname.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
-            errors.append("hostname '%s' is a URL; give the host name or address only, for example '%s' "
-                          "(and the port in port, the user name and password in username and password)"
-                          % (mask_uri(hostname), host or "vc.example.com"))
+            authority = hostname.split("://", 1)[-1].split("/", 1)[0]
+            host, port = split_host_port(authority.rsplit("@", 1)[-1])
+            advice = "give the host name or address only, for example '%s'" % (host or "vc.example.com")
+            if port:
+                advice += ", and the port %s in %s" % (port, _port_option(sources))
+            if "@" in authority:
+                advice += ", and the user name and password in username and password"
+            errors.append("%s '%s' is a URL; %s" % (name, mask_uri(hostname), advice))
         elif any(c.isspace() for c in hostname):
-            errors.append("hostname '%s' contains spaces; give a host name or address, for example "
-                          "vc.example.com" % hostname)
+            errors.append("%s '%s' contains spaces; give a host name or address, for example "
+                          "vc.example.com" % (name, hostname))
+        else:
+            host, port = split_host_port(hostname)
+            if port is not None:
+                errors.append("%s '%s' includes a port (%s), and %s: give the host alone in %s ('%s') and the "
+                              "port only in %s, so that one value says where to connect"
+                              % (name, hostname, port or "empty", _port_shown(params, sources), name, host,
+                                 _port_option(sources)))
     proxy = params.get("proxy_host")
     if proxy and ("://" in proxy or "/" in proxy or "@" in proxy or any(c.isspace() for c in proxy)):
         host = proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
-        errors.append("proxy_host '%s' is not a host name; give the proxy's host name or address only, for "
+        errors.append("%s '%s' is not a host name; give the proxy's host name or address only, for "
                       "example '%s', and its port in proxy_port (a proxy that needs a user name and password is "
-                      "not supported)" % (mask_uri(proxy), host or "proxy.example.com"))
+                      "not supported)" % (option_label("proxy_host", sources) if sources else "proxy_host",
+                                          mask_uri(proxy), host or "proxy.example.com"))
     return errors
 
 

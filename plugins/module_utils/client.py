@@ -186,19 +186,43 @@ class VSphereClient(object):
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
 
+    #: How the run gave each connection option (``argument_spec.connection_sources``: the option's
+    #: name, its ``VMWARE_*`` variable, or ``None`` for a default), so that messages name what the
+    #: user wrote; ``None`` when unknown (messages then name both).
+    option_sources = None
+
+    def _named(self, option, variable):
+        """``option`` as the run gave it: the option, its variable, or both when unknown."""
+        if self.option_sources is None:
+            return "%s (%s)" % (option, variable)
+        source = self.option_sources.get(option)
+        if source is None and option.endswith("port"):
+            return "%s (not set, so %s)" % (option, (self.proxy_port or 80) if option == "proxy_port" else self.port)
+        return source or option
+
     def _unreachable(self, exc):
         """The message for a connection that could not be made: to vSphere, or to the HTTP proxy."""
         reason = self.scrub(getattr(exc, "strerror", None) or exc)
         if not self.proxy_host:
-            return ("Cannot reach %s: %s. Check hostname and port (VMWARE_HOST, VMWARE_PORT) and that the "
-                    "vSphere API answers there." % (self._where(), reason))
+            return ("Cannot reach %s: %s. Check %s and %s and that the vSphere API answers there."
+                    % (self._where(), reason, self._named("hostname", "VMWARE_HOST"),
+                       self._named("port", "VMWARE_PORT")))
         proxy = "%s:%s" % (self.proxy_host, self.proxy_port or 80)
         if "Tunnel connection failed" in str(exc):
             return ("The HTTP proxy %s refused to connect to %s (%s). Check that the proxy allows HTTPS (CONNECT) "
-                    "to that host and port, or leave proxy_host (VMWARE_PROXY_HOST) unset to connect directly."
-                    % (proxy, self._where(), reason))
-        return ("Cannot reach the HTTP proxy %s: %s. Check proxy_host and proxy_port (VMWARE_PROXY_HOST, "
-                "VMWARE_PROXY_PORT) and that the proxy answers there." % (proxy, reason))
+                    "to that host and port, or leave %s unset to connect directly."
+                    % (proxy, self._where(), reason, self._named("proxy_host", "VMWARE_PROXY_HOST")))
+        return ("Cannot reach the HTTP proxy %s: %s. Check %s and %s and that the proxy answers there."
+                % (proxy, reason, self._named("proxy_host", "VMWARE_PROXY_HOST"),
+                   self._named("proxy_port", "VMWARE_PROXY_PORT")))
+
+    def _certs_off(self):
+        """How to turn certificate validation off, in the form the run gives it."""
+        if (self.option_sources or {}).get("validate_certs") == "VMWARE_VALIDATE_CERTS":
+            return "VMWARE_VALIDATE_CERTS=false"
+        if (self.option_sources or {}).get("validate_certs") == "validate_certs":
+            return "validate_certs: false"
+        return "validate_certs: false (VMWARE_VALIDATE_CERTS=false)"
 
     def scrub(self, text):
         """Remove the password from ``text`` (belt and braces: no message should contain it)."""
@@ -237,7 +261,8 @@ class VSphereClient(object):
         if not HAS_PYVMOMI:
             raise VSphereError("The Python library pyVmomi is required: pip install pyVmomi", kind="dependency")
         if not self.hostname:
-            raise VSphereError("hostname is empty: set it or the VMWARE_HOST environment variable.", kind="invalid")
+            raise VSphereError("%s is empty: set the hostname option or the VMWARE_HOST environment variable."
+                               % self._named("hostname", "VMWARE_HOST"), kind="invalid")
         bundle_problem = ca_bundle_problem() if self.validate_certs else None
         if bundle_problem:
             raise VSphereError("Not connecting to %s: %s" % (self._where(), bundle_problem), kind="tls")
@@ -295,8 +320,8 @@ class VSphereClient(object):
         except vim.fault.PasswordExpired:
             raise VSphereError(
                 "Cannot log in to %s as %s: the password has expired (PasswordExpired). Change it (vSphere "
-                "Client or the SSO administration), then update the password option or VMWARE_PASSWORD."
-                % (self._where(), self.username), kind="login",
+                "Client or the SSO administration), then update %s."
+                % (self._where(), self.username, self._named("password", "VMWARE_PASSWORD")), kind="login",
             )
         except vim.fault.InvalidLogin:
             raise VSphereError(
@@ -309,8 +334,8 @@ class VSphereClient(object):
             raise VSphereError(
                 "The TLS certificate of %s could not be verified (%s). Trust its certificate "
                 "authority by pointing REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) at a PEM bundle, or set "
-                "validate_certs: false (VMWARE_VALIDATE_CERTS=false) for a test system."
-                % (self._where(), getattr(exc, "verify_message", None) or exc.reason), kind="tls",
+                "%s for a test system."
+                % (self._where(), getattr(exc, "verify_message", None) or exc.reason, self._certs_off()), kind="tls",
             )
         except ssl.SSLError as exc:
             raise VSphereError("TLS handshake with %s failed: %s" % (self._where(), exc), kind="tls")

@@ -12,11 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     base_argument_spec,
     connection_errors,
+    connection_sources,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
     CONNECTION_ERRORS,
@@ -29,12 +32,24 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import uri_credentials
 
 
+class _Module(AnsibleModule):
+    """An ``AnsibleModule`` that remembers which options the task itself gave (before the
+    ``VMWARE_*`` fallbacks and the defaults fill in the others), for messages that name them."""
+
+    task_options = frozenset()
+
+    def _load_params(self):
+        super(_Module, self)._load_params()
+        self.task_options = frozenset(self.params or ())
+
+
 def build_module(argument_spec, **kwargs):
     """An ``AnsibleModule`` with the connection options added to ``argument_spec``. Credentials
     inside URI options are masked in everything the module returns, like the password."""
     spec = base_argument_spec()
     spec.update(argument_spec)
-    module = AnsibleModule(argument_spec=spec, **kwargs)
+    module = _Module(argument_spec=spec, **kwargs)
+    module.connection_sources = connection_sources(module.task_options, os.environ)
     module.no_log_values.update(uri_credentials(module.params))
     return module
 
@@ -45,20 +60,23 @@ def fail_on_errors(module, errors):
         module.fail_json(msg="Invalid options: " + "; ".join(errors), errors=errors)
 
 
-def client_from_params(params):
-    return VSphereClient(
+def client_from_params(params, sources=None):
+    client = VSphereClient(
         hostname=params["hostname"], username=params["username"], password=params["password"],
         port=params["port"], validate_certs=params["validate_certs"], proxy_host=params.get("proxy_host"),
         proxy_port=params.get("proxy_port"), timeout=params.get("timeout") or 300,
     )
+    client.option_sources = sources
+    return client
 
 
 def run(module, logic):
     """Run ``logic(module, client)``, which returns the result dict, and exit the module with it."""
     if not HAS_PYVMOMI:
         module.fail_json(msg=missing_required_lib("pyVmomi"), exception=str(PYVMOMI_IMPORT_ERROR))
-    fail_on_errors(module, connection_errors(module.params))
-    client = client_from_params(module.params)
+    sources = getattr(module, "connection_sources", None)
+    fail_on_errors(module, connection_errors(module.params, sources))
+    client = client_from_params(module.params, sources)
     result = None
     try:
         client.connect()

@@ -129,9 +129,21 @@ def test_unreachable_host(tmp_path):
         port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
     env = {"VMWARE_HOST": "127.0.0.1", "VMWARE_PORT": str(port), "VMWARE_USER": "u", "VMWARE_PASSWORD": "Pw-Unused-5",
            "VMWARE_VALIDATE_CERTS": "false"}
-    run = run_playbook(tmp_path, [{"name": "info", INFO: {"name": "x"}}], env=env)
-    assert run.rc != 0
-    assert "Cannot reach 127.0.0.1:%d" % port in run.result("info")["msg"]
+    run = run_playbook(tmp_path, [
+        {"name": "info", INFO: {"name": "x"}, "ignore_errors": True},
+        {"name": "task options", INFO: {"name": "x", "hostname": "127.0.0.1", "port": port}, "ignore_errors": True},
+        {"name": "port twice", INFO: {"name": "x", "hostname": "127.0.0.1:1", "port": port}, "ignore_errors": True},
+    ], env=env)
+    # The message names what the run used: the variables, or the task's options.
+    msg = run.result("info")["msg"]
+    assert "Cannot reach 127.0.0.1:%d" % port in msg and "Check VMWARE_HOST and VMWARE_PORT" in msg, msg
+    msg = run.result("task options")["msg"]
+    assert "Cannot reach 127.0.0.1:%d" % port in msg and "Check hostname and port" in msg, msg
+    assert "VMWARE_" not in msg, msg
+    # A port in hostname and another in port: refused before connecting, with both values.
+    msg = run.result("port twice")["msg"]
+    assert "hostname '127.0.0.1:1' includes a port (1), and port is %d" % port in msg, msg
+    assert "Cannot reach" not in msg and ":1:%d" % port not in msg, msg
     assert "Traceback" not in run.stdout + run.stderr
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     connection_errors,
+    connection_sources,
     vm_identity_errors,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import validate_params
@@ -48,6 +49,43 @@ def test_connection_options(changes, fragments):
     for fragment in fragments:
         assert fragment in message, message
     assert "Hidden-Pw-77" not in message
+
+
+@pytest.mark.parametrize("changes,task,environ,fragments,absent", [
+    # a port in hostname: refused with both values, whatever port says (one way to give the port)
+    (dict(hostname="127.0.0.1:1", port=37919), {"hostname", "port"}, {},
+     ["hostname '127.0.0.1:1' includes a port (1), and port is 37919", "hostname ('127.0.0.1')", "only in port"],
+     ["VMWARE"]),
+    (dict(hostname="127.0.0.1:1", port=443), {"hostname"}, {},
+     ["hostname '127.0.0.1:1' includes a port (1), and port is 443 (its default)"], ["VMWARE"]),
+    (dict(hostname="127.0.0.1:1", port=37919), set(), {"VMWARE_HOST": "127.0.0.1:1", "VMWARE_PORT": "37919"},
+     ["VMWARE_HOST '127.0.0.1:1' includes a port (1), and VMWARE_PORT is 37919", "only in VMWARE_PORT"],
+     ["hostname"]),
+    (dict(hostname="[fe80::1]:444"), {"hostname"}, {}, ["includes a port (444)", "('fe80::1')"], []),
+    # a URL: the host alone as the example, the port where it goes
+    (dict(hostname="https://127.0.0.1:37919/sdk"), {"hostname"}, {},
+     ["hostname 'https://127.0.0.1:37919/sdk' is a URL", "for example '127.0.0.1'", "the port 37919 in port"],
+     ["'127.0.0.1:37919'", "VMWARE", "username"]),
+    (dict(hostname="https://vc.example.com/sdk"), set(), {"VMWARE_HOST": "https://vc.example.com/sdk"},
+     ["VMWARE_HOST 'https://vc.example.com/sdk' is a URL", "'vc.example.com'"], ["port"]),
+    (dict(proxy_host="http://proxy:3128"), {"proxy_host"}, {"VMWARE_HOST": "x"}, ["proxy_host 'http://proxy:3128'"],
+     ["VMWARE_PROXY_HOST"]),
+])
+def test_connection_options_name_what_the_run_used(changes, task, environ, fragments, absent):
+    message = "; ".join(connection_errors(dict(GOOD_CONNECTION, **changes), connection_sources(task, environ)))
+    for fragment in fragments:
+        assert fragment in message, message
+    for fragment in absent:
+        assert fragment not in message, message
+
+
+def test_connection_sources():
+    sources = connection_sources({"hostname", "user", "validate_certs"}, {"VMWARE_PASSWORD": "x", "VMWARE_HOST": "y"})
+    assert sources["hostname"] == "hostname"  # the task wins over the environment, as in Ansible
+    assert sources["username"] == "username"  # given through an alias
+    assert sources["password"] == "VMWARE_PASSWORD"
+    assert sources["port"] is None and sources["proxy_host"] is None
+    assert sources["validate_certs"] == "validate_certs"
 
 
 @pytest.mark.parametrize("params", [
