@@ -19,7 +19,7 @@ __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_hosts
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve, traversal
 
 try:
     from pyVmomi import vim, vmodl
@@ -30,7 +30,7 @@ SERIAL_RULESETS = ("remoteSerialPort", "vSPC")
 RULESET_STATES = ("enabled", "disabled")
 # Hosts in these states cannot be read or changed: they are skipped with a warning.
 UNREACHABLE_STATES = ("disconnected", "notResponding")
-HOST_PATHS = ("name", "runtime.connectionState", "config.firewall", "configManager.firewallSystem")
+HOST_PATHS = ("name", "runtime.connectionState", "configManager.firewallSystem")
 
 
 # -- argument specs and validation (pure) ---------------------------------------------------------
@@ -132,14 +132,44 @@ def _rulesets_by_key(firewall):
     return dict((rs.key, rs) for rs in (getattr(firewall, "ruleset", None) or []))
 
 
+def read_with_firewall(client, refs, host_paths, what):
+    """``host_paths`` of the hosts ``refs`` and the rule-set table of each, in ONE request.
+
+    The table is read from the host's firewall system (``configManager.firewallSystem`` ->
+    ``firewallInfo``), reached by a traversal from the host in the same PropertyCollector read: it
+    is what Enable/DisableRuleset change. ``host.config.firewall`` is a copy that a real ESXi host
+    refreshes but upstream vcsim never does, so a run reading it would enable the rule sets again
+    and again. A server that does not follow the traversal costs one more read (of the firewall
+    systems), never more. Returns the hosts' :class:`ObjectProperties`, each with ``firewall``: the
+    ``HostFirewallInfo``, or ``None`` when it could not be read (a disconnected host).
+    """
+    paths = sorted(set(host_paths) | {"configManager.firewallSystem"})
+    host_moids = set(ref._moId for ref in refs)
+    results = retrieve(client.content, refs, {vim.HostSystem: paths, vim.host.FirewallSystem: ["firewallInfo"]},
+                       select=[traversal("host_firewall_system", vim.HostSystem, "configManager.firewallSystem")],
+                       what=what)
+    hosts = [props for props in results if props.moid in host_moids]
+    tables = dict((props.moid, props.get("firewallInfo")) for props in results if props.moid not in host_moids)
+    unread = [props["configManager.firewallSystem"] for props in hosts
+              if props.get("configManager.firewallSystem") is not None
+              and props["configManager.firewallSystem"]._moId not in tables]
+    if unread:
+        tables.update((props.moid, props.get("firewallInfo")) for props in retrieve(
+            client.content, unread, {vim.host.FirewallSystem: ["firewallInfo"]}, what=what))
+    for props in hosts:
+        system = props.get("configManager.firewallSystem")
+        props.firewall = tables.get(system._moId) if system is not None else None
+    return hosts
+
+
 def read_hosts(client, targets):
-    """Read name, connection state, firewall table and firewall system of every target in ONE
-    PropertyCollector request. Returns a list of host dicts (see :func:`host_state`) in the order
-    of ``targets``."""
+    """Read name, connection state, firewall system and its rule-set table of every target in ONE
+    PropertyCollector request (:func:`read_with_firewall`). Returns a list of host dicts (see
+    :func:`host_state`) in the order of ``targets``."""
     if not targets:
         return []
-    results = retrieve(client.content, [t.obj for t in targets], {vim.HostSystem: list(HOST_PATHS)},
-                       what="reading the firewall of %d ESXi host(s)" % len(targets))
+    results = read_with_firewall(client, [t.obj for t in targets], HOST_PATHS,
+                                 "reading the firewall of %d ESXi host(s)" % len(targets))
     by_moid = dict((props.moid, props) for props in results)
     hosts = []
     for target in targets:
@@ -152,8 +182,9 @@ def read_hosts(client, targets):
 
 
 def host_state(target, props):
-    """One host as the pure functions see it (``props``: path -> value of :data:`HOST_PATHS`)."""
-    firewall = props.get("config.firewall")
+    """One host as the pure functions see it (``props``: path -> value of :data:`HOST_PATHS`, and
+    ``props.firewall``, the rule-set table read by :func:`read_with_firewall`)."""
+    firewall = getattr(props, "firewall", None)
     return dict(
         name=props.get("name") or target.name or target.moid,
         moid=target.moid,
@@ -182,11 +213,11 @@ def serial_rulesets_state(client, host_refs):
             refs.append(ref)
     if not refs:
         return {}
-    results = retrieve(client.content, refs, {vim.HostSystem: ["name", "runtime.connectionState", "config.firewall"]},
-                       what="reading the serial-port firewall rule sets of %d ESXi host(s)" % len(refs))
+    results = read_with_firewall(client, refs, ["name", "runtime.connectionState"],
+                                 "reading the serial-port firewall rule sets of %d ESXi host(s)" % len(refs))
     out = {}
     for props in results:
-        rulesets = _rulesets_by_key(props.get("config.firewall"))
+        rulesets = _rulesets_by_key(props.firewall)
         entry = dict(name=props.get("name"), connection_state=props.get("runtime.connectionState"))
         for key in SERIAL_RULESETS:
             ruleset = rulesets.get(key)

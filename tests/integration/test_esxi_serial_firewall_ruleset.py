@@ -54,17 +54,29 @@ class Session(object):
         finally:
             view.Destroy()
 
-    def tables(self):
-        """{host name: {rule set key: (enabled, allIp, ip addresses, ip networks)}}, every rule set."""
+    def tables(self, source="firewallInfo"):
+        """{host name: {rule set key: (enabled, allIp, ip addresses, ip networks)}}, every rule set, as
+        the host's firewall system holds them (``firewallInfo``: what Enable/DisableRuleset change, on
+        ESXi as on every vcsim), or as ``host.config.firewall`` shows them (``source="config"``:
+        a stale copy on upstream vcsim)."""
         pc = vmodl.query.PropertyCollector
         hosts = list(self.hosts().values())
-        spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=h) for h in hosts],
-                             propSet=[pc.PropertySpec(type=vim.HostSystem, pathSet=["name", "config.firewall"])])
+        to_system = pc.TraversalSpec(name="fw", type=vim.HostSystem, path="configManager.firewallSystem", skip=False)
+        spec = pc.FilterSpec(objectSet=[pc.ObjectSpec(obj=h, selectSet=[to_system]) for h in hosts],
+                             propSet=[pc.PropertySpec(type=vim.HostSystem,
+                                                      pathSet=["name", "config.firewall", "configManager.firewallSystem"]),
+                                      pc.PropertySpec(type=vim.host.FirewallSystem, pathSet=["firewallInfo"])])
+        objects = self.content.propertyCollector.RetrieveContents([spec])
+        infos = dict((obj.obj._moId, obj.propSet[0].val) for obj in objects
+                     if isinstance(obj.obj, vim.host.FirewallSystem) and obj.propSet)
         out = {}
-        for obj in self.content.propertyCollector.RetrieveContents([spec]):
+        for obj in objects:
+            if not isinstance(obj.obj, vim.HostSystem):
+                continue
             props = dict((p.name, p.val) for p in obj.propSet)
+            info = props["config.firewall"] if source == "config" else infos[props["configManager.firewallSystem"]._moId]
             table = {}
-            for rs in props["config.firewall"].ruleset:
+            for rs in info.ruleset:
                 allowed = rs.allowedHosts
                 table[rs.key] = (rs.enabled, allowed.allIp, tuple(allowed.ipAddress or ()),
                                  tuple("%s/%s" % (n.network, n.prefixLength) for n in allowed.ipNetwork or ()))
@@ -268,6 +280,51 @@ def test_esx_mode_and_concurrent_runs(fresh_vcsim, playbook):
         assert disable["changed"] is True
         assert disable["diff"]["after"] == {"localhost.localdomain": {"vSPC": {"enabled": False}}}
         assert session.tables() == expect(before, **{"localhost.localdomain": {"remoteSerialPort": True}})
+    finally:
+        session.close()
+
+
+def test_idempotent_on_upstream_vcsim(fresh_vcsim, playbook):
+    """Upstream vcsim never updates host.config.firewall on Enable/DisableRuleset (the launcher's
+    -upstream-firewall models it): the modules read the firewall system's firewallInfo, so a second
+    run changes nothing there either, at the same request count as on ESXi."""
+    sim = fresh_vcsim(upstream_firewall=True)
+    session = Session(sim)
+    try:
+        before = session.tables()
+        # The mode does model upstream: a rule set enabled through the API leaves config.firewall stale.
+        session.hosts()["DC0_H0"].configManager.firewallSystem.EnableRuleset(id="remoteSerialPort")
+        assert enabled(session.tables(), "DC0_H0", "remoteSerialPort") is True
+        assert enabled(session.tables(source="config"), "DC0_H0", "remoteSerialPort") is False
+
+        runs = []
+        for attempt in ("first", "second"):
+            sim.reset_trace()
+            run = playbook([
+                task("enable", cluster_name="DC0_C0", rulesets=["vSPC"]),
+                task("enable host", esxi_hostname=["DC0_H0"], rulesets=["remoteSerialPort", "vSPC"]),
+                task("audit", module=INFO, datacenter="DC0"),
+            ], sim=sim, name=attempt)
+            assert run.rc == 0, run
+            runs.append((run, sim.soap_calls()))
+        (first, first_calls), (second, second_calls) = runs
+        assert first.result("enable")["changed_hosts"] == CLUSTER_HOSTS
+        assert first.result("enable host")["changed_hosts"] == ["DC0_H0"]  # vSPC only: remoteSerialPort was on
+        assert first.result("enable host")["hosts"]["DC0_H0"]["rulesets"]["remoteSerialPort"]["enabled_before"] is True
+        assert first_calls["EnableRuleset"] == 4, first_calls
+        for name in ("enable", "enable host"):
+            assert second.result(name)["changed"] is False, (name, second.result(name))
+        assert "EnableRuleset" not in second_calls, second_calls
+        # one login for the run; per task: the service content, a names-only read, and ONE read of the
+        # hosts with their firewall systems (the traversal costs no request)
+        assert second_calls == {"RetrieveServiceContent": 3, "Login": 1, "RetrievePropertiesEx": 6, "Logout": 1}, \
+            second_calls
+        assert second.result("audit")["vspc_ready_hosts"] == ALL_HOSTS
+        assert session.tables() == expect(before, DC0_C0_H0={"vSPC": True}, DC0_C0_H1={"vSPC": True},
+                                          DC0_C0_H2={"vSPC": True},
+                                          DC0_H0={"vSPC": True, "remoteSerialPort": True})
+        # ... while config.firewall, which the collection no longer reads, still says disabled.
+        assert not any(enabled(session.tables(source="config"), h, "vSPC") for h in ALL_HOSTS)
     finally:
         session.close()
 

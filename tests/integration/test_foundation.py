@@ -1,6 +1,8 @@
 """The client layer and the connection options, against the simulator: login, look-ups by name,
 uuid and moid, clear errors for unknown names, ambiguous names, bad credentials, unreachable hosts
 and untrusted certificates; module_defaults with the action group and the VMWARE_* variables."""
+import os
+import re
 import socket
 
 import pytest
@@ -119,6 +121,54 @@ def test_bad_credentials_give_a_clear_error(fresh_vcsim, tmp_path):
     assert result["error_kind"] == "login"
     output = run.stdout + run.stderr
     assert "Traceback" not in output and "Wr0ng-Password-77" not in output
+
+
+def test_simulator_checks_the_credentials_it_shows(fresh_vcsim):
+    """Simulator() and `vcsimctl.py start` show credentials; by default they are the only ones the
+    simulator accepts (check_credentials=False / --any-credentials accepts any, as vcsim itself)."""
+    sim = fresh_vcsim(vm=1)
+    with client_for(sim) as client:
+        assert client.content.sessionManager.currentSession.userName == sim.username
+    with pytest.raises(VSphereError) as err:
+        client_for(sim, password=sim.password + "-wrong").connect()
+    assert err.value.kind == "login"
+    with pytest.raises(VSphereError):
+        client_for(sim, username="someone-else").connect()
+    lax = fresh_vcsim(vm=1, check_credentials=False)
+    with client_for(lax, username="anyone", password="anything") as client:
+        assert client.content.sessionManager.currentSession is not None
+
+
+def test_vcsimctl_cli(tmp_path):
+    """The CLI: --help describes every option of start; start, env (shell exports of the credentials
+    it checks) and stop."""
+    import subprocess
+    import sys
+
+    ctl = [sys.executable, os.path.join(os.path.dirname(__file__), "..", "vcsim", "vcsimctl.py")]
+    text = subprocess.run(ctl + ["start", "--help"], capture_output=True, text=True, check=True).stdout
+    options = re.findall(r"^  (--[a-z-]+)(?: [A-Z]+)?(.*)$", text, re.M)
+    assert len(options) >= 18, text
+    undocumented = [o for o, rest in options if not rest.strip()
+                    and not re.search(r"^  %s(?: [A-Z]+)?\n {10,}\S" % re.escape(o), text, re.M)]
+    assert not undocumented, text
+    for fragment in ("--any-credentials", "--upstream-firewall", "refused (InvalidLogin)"):
+        assert fragment in " ".join(text.split()), text
+    state = str(tmp_path / "vcs")
+    subprocess.run(ctl + ["start", "--state-dir", state, "--vm", "1", "--no-trace"], capture_output=True, check=True)
+    try:
+        exports = subprocess.run(ctl + ["env", "--state-dir", state], capture_output=True, text=True,
+                                 check=True).stdout
+        env = dict(line[len("export "):].split("=", 1) for line in exports.splitlines())
+        assert env["VMWARE_USER"] == "administrator@vsphere.local" and env["VMWARE_VALIDATE_CERTS"] == "false"
+        with VSphereClient(hostname=env["VMWARE_HOST"], port=int(env["VMWARE_PORT"]), username=env["VMWARE_USER"],
+                           password=env["VMWARE_PASSWORD"], validate_certs=False) as client:
+            assert client.is_vcenter
+        with pytest.raises(VSphereError):
+            VSphereClient(hostname=env["VMWARE_HOST"], port=int(env["VMWARE_PORT"]), username=env["VMWARE_USER"],
+                          password="not-" + env["VMWARE_PASSWORD"], validate_certs=False).connect()
+    finally:
+        subprocess.run(ctl + ["stop", "--state-dir", state], capture_output=True, check=True)
 
 
 def test_unreachable_host(tmp_path):

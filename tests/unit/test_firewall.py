@@ -61,6 +61,7 @@ class FakeFirewallSystem(object):
 
     def __init__(self, host, calls):
         self._host = host
+        self._moId = "firewall-%s" % host.moid
         self._calls = calls
         self.fault = None          # raised by the next Enable/DisableRuleset
         self.concurrent = None     # state another run sets just before the fault
@@ -103,11 +104,26 @@ def prop(name, val):
     return SimpleNamespace(name=name, val=val)
 
 
+def firewall_object(host):
+    """The firewall system of ``host`` as a read returns it (vCenter has no firewall info of a
+    disconnected host)."""
+    props = []
+    if host.state == "connected":
+        props.append(prop("firewallInfo", vim.host.FirewallInfo(ruleset=list(host.table.values()))))
+    return SimpleNamespace(obj=host.firewall_system, propSet=props, missingSet=[])
+
+
 class FakePropertyCollector(object):
+    """``traverses``: whether the host -> firewall system traversal is followed (a server that does
+    not follow it makes the reader read the firewall systems in a second request)."""
+
     def __init__(self, inventory, hosts, calls):
         self.inventory = inventory
         self.hosts = dict((h.moid, h) for h in hosts)
+        self.firewalls = dict((h.firewall_system._moId, h) for h in hosts)
         self.calls = calls
+        self.traverses = True
+        self.real_refs = False  # configManager.firewallSystem as a pyVmomi reference (read only, no calls)
 
     def RetrievePropertiesEx(self, specSet, options):
         paths = sorted(set(p for spec in specSet for ps in spec.propSet for p in ps.pathSet))
@@ -122,15 +138,22 @@ class FakePropertyCollector(object):
         else:
             for spec in specSet:
                 for object_spec in spec.objectSet:
+                    if object_spec.obj._moId in self.firewalls:  # a firewall system read directly
+                        objects.append(firewall_object(self.firewalls[object_spec.obj._moId]))
+                        continue
                     host = self.hosts.get(object_spec.obj._moId)
                     if host is None:
                         continue
                     props = [prop("name", host.name), prop("runtime.connectionState", host.state)]
-                    if host.state == "connected":  # vCenter has no config of a disconnected host
-                        props.append(prop("config.firewall", vim.host.FirewallInfo(ruleset=list(host.table.values()))))
+                    if "config.firewall" in paths:  # stale on purpose, as upstream vcsim's: never to be read
+                        props.append(prop("config.firewall", vim.host.FirewallInfo(ruleset=[])))
                     if "configManager.firewallSystem" in paths:
-                        props.append(prop("configManager.firewallSystem", host.firewall_system))
+                        props.append(prop("configManager.firewallSystem", vim.host.FirewallSystem(
+                            host.firewall_system._moId, None) if self.real_refs else host.firewall_system))
                     objects.append(SimpleNamespace(obj=host.ref, propSet=props, missingSet=[]))
+                    followed = [ts.path for ts in object_spec.selectSet or []]
+                    if self.traverses and "configManager.firewallSystem" in followed:
+                        objects.append(firewall_object(host))
         return SimpleNamespace(objects=objects, token=None)
 
     def ContinueRetrievePropertiesEx(self, token):  # pragma: no cover - never paged here
@@ -196,7 +219,7 @@ def test_enable_calls_only_enable_and_keeps_restricted_list():
     assert world.calls == [
         ("PropertyCollector", "RetrievePropertiesEx", ("name", "parent")),
         ("PropertyCollector", "RetrievePropertiesEx",
-         ("config.firewall", "configManager.firewallSystem", "name", "runtime.connectionState")),
+         ("configManager.firewallSystem", "firewallInfo", "name", "runtime.connectionState")),
         ("host-1", "EnableRuleset", "vSPC"),
     ]
     assert world.host("esx01").table["vSPC"].enabled is True
@@ -366,7 +389,7 @@ def test_serial_rulesets_state_one_call():
     refs = [h.ref for h in world.hosts] + [world.hosts[0].ref]
     state = serial_rulesets_state(world.client, refs)
     assert world.calls == [("PropertyCollector", "RetrievePropertiesEx",
-                            ("config.firewall", "name", "runtime.connectionState"))]
+                            ("configManager.firewallSystem", "firewallInfo", "name", "runtime.connectionState"))]
     assert state == {
         "host-1": {"remoteSerialPort": False, "vSPC": True, "name": "esx01", "connection_state": "connected"},
         "host-2": {"remoteSerialPort": True, "vSPC": None, "name": "esx02", "connection_state": "connected"},
@@ -374,6 +397,23 @@ def test_serial_rulesets_state_one_call():
     }
     assert serial_rulesets_state(world.client, []) == {}
     assert len(world.calls) == 1
+
+
+def test_server_without_the_traversal_costs_one_more_read():
+    """A server that does not follow the host -> firewall system traversal: the firewall systems are
+    read in one more request (one, whatever the number of hosts), and the result is the same."""
+    world = World(tables={"esx01": default_table(vSPC=make_ruleset("vSPC", enabled=True))},
+                  states={"esx03": "disconnected"})
+    world.pc.traverses = False
+    world.pc.real_refs = True  # the second read names them in an ObjectSpec
+    state = serial_rulesets_state(world.client, [h.ref for h in world.hosts])
+    assert world.calls == [
+        ("PropertyCollector", "RetrievePropertiesEx",
+         ("configManager.firewallSystem", "firewallInfo", "name", "runtime.connectionState")),
+        ("PropertyCollector", "RetrievePropertiesEx", ("firewallInfo",)),
+    ]
+    assert state["host-1"]["vSPC"] is True and state["host-2"]["vSPC"] is False
+    assert state["host-3"]["vSPC"] is None
 
 
 # -- pure logic ----------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ Standard library only (Python 3.11). Used as a module::
 or as a CLI::
 
     python tests/vcsim/vcsimctl.py build
-    python tests/vcsim/vcsimctl.py start --state-dir DIR [--dc N --cluster N --host N
-        --standalone-host N --vm N --folder N --esx --delay-ms MS --login-delay-ms MS --username U
-        --password P --cert FILE --key FILE --no-tls --no-trace --no-config-options]
+    python tests/vcsim/vcsimctl.py start --state-dir DIR [options: see start --help]
+    eval "$(python tests/vcsim/vcsimctl.py env --state-dir DIR)"   # export its VMWARE_* settings
     python tests/vcsim/vcsimctl.py stop --state-dir DIR
     python tests/vcsim/vcsimctl.py count --trace FILE [--json]
 
@@ -32,6 +31,7 @@ import http.client
 import json
 import os
 import shutil
+import shlex
 import signal
 import ssl
 import subprocess
@@ -209,8 +209,11 @@ class Simulator:
 
     dc, cluster, host, standalone_host, vm, folder (ints), esx (bool),
     delay_ms (int: every request), login_delay_ms (int: Login alone), trace (True = a file in the work dir, a path, or False),
-    username/password (enforced only when both are given), cert/key (PEM
-    files), tls (default True), config_options (default True).
+    username/password: the credentials the simulator accepts (default DEFAULT_USERNAME and
+    DEFAULT_PASSWORD; any other login is refused with InvalidLogin), check_credentials=False: any
+    non-empty user name and password are accepted (vcsim's own default), cert/key (PEM files), tls
+    (default True), config_options (default True), upstream_firewall: host.config.firewall is never
+    updated by rule-set changes, as in upstream vcsim (only the firewall system's firewallInfo is).
     state_dir: work directory (ready.json, stdout/stderr logs, trace); a
     temporary one is created and removed at stop() when not given.
     detach: start in a new session (survives the Python process; CLI use)."""
@@ -223,7 +226,14 @@ class Simulator:
 
     def __init__(self, *, dc=None, cluster=None, host=None, standalone_host=None, vm=None, folder=None,
                  esx=False, delay_ms=None, login_delay_ms=None, trace=True, username=None, password=None, cert=None, key=None,
-                 tls=True, config_options=True, state_dir=None, detach=False, start_timeout=60.0):
+                 tls=True, config_options=True, state_dir=None, detach=False, start_timeout=60.0,
+                 check_credentials=True, upstream_firewall=False):
+        self.check_credentials = bool(check_credentials)
+        if self.check_credentials:
+            # The credentials shown (state.json, env()) are the ones the simulator checks.
+            username = username or DEFAULT_USERNAME
+            password = password or DEFAULT_PASSWORD
+        self.upstream_firewall = bool(upstream_firewall)
         self.options = dict(dc=dc, cluster=cluster, host=host, standalone_host=standalone_host, vm=vm,
                             folder=folder, delay_ms=delay_ms, login_delay_ms=login_delay_ms, username=username, password=password,
                             cert=cert, key=key)
@@ -257,6 +267,8 @@ class Simulator:
             cmd.append("-tls=false")
         if not self.config_options:
             cmd.append("-config-options=false")
+        if self.upstream_firewall:
+            cmd.append("-upstream-firewall")
         if self.trace_file:
             cmd += ["-trace", self.trace_file]
         return cmd
@@ -409,7 +421,8 @@ class Simulator:
     def state(self) -> dict:
         return {
             "url": self.url, "host": self.host, "port": self.port, "pid": self.pid,
-            "username": self.username, "password": self.password, "esx": self.esx, "tls": self.tls,
+            "username": self.username, "password": self.password, "credentials_checked": self.check_credentials,
+            "upstream_firewall": self.upstream_firewall, "esx": self.esx, "tls": self.tls,
             "trace_file": self.trace_file, "binary": str(self.binary), "state_dir": str(self.workdir),
             "stderr": str(self.workdir / "vcsim.stderr"), "env": self.env(),
         }
@@ -449,33 +462,66 @@ def _is_zombie(pid: int) -> bool:
 
 
 def _cli(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n", maxsplit=1)[0],
+        epilog="Start one for a playbook of your own: start --state-dir DIR, then eval \"$(%(prog)s env "
+               "--state-dir DIR)\" and run ansible-playbook; stop --state-dir DIR when done.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    b = sub.add_parser("build", help="build the launcher (if needed) and print its path")
-    b.add_argument("--force", action="store_true")
+    b = sub.add_parser("build", help="build the launcher (if needed) and print its path",
+                       description="Build the launcher into .cache/vcsim (only when launcher/*.go changed).")
+    b.add_argument("--force", action="store_true", help="rebuild even when the build is current")
 
-    s = sub.add_parser("start", help="start a detached simulator; writes DIR/state.json and prints it")
-    s.add_argument("--state-dir", required=True)
-    for name in ("dc", "cluster", "host", "standalone-host", "vm", "folder", "delay-ms", "login-delay-ms"):
-        s.add_argument("--" + name, type=int)
-    s.add_argument("--esx", action="store_true")
-    s.add_argument("--username")
-    s.add_argument("--password")
-    s.add_argument("--cert")
-    s.add_argument("--key")
-    s.add_argument("--no-tls", action="store_true")
-    s.add_argument("--no-trace", action="store_true")
-    s.add_argument("--no-config-options", action="store_true")
-    s.add_argument("--timeout", type=float, default=60.0)
+    s = sub.add_parser(
+        "start", help="start a detached simulator; writes DIR/state.json and prints it",
+        description="Start a detached simulator (a vCenter by default) on 127.0.0.1 and an ephemeral port; "
+                    "write DIR/state.json (url, port, pid, credentials, env: the VMWARE_* settings) and print it. "
+                    "It checks the credentials it prints: any other login is refused (InvalidLogin).")
+    s.add_argument("--state-dir", required=True, metavar="DIR",
+                   help="directory for state.json, the logs and the trace (created when missing)")
+    sizes = (("dc", 1, "datacenters"), ("cluster", 1, "clusters per datacenter"), ("host", 3, "hosts per cluster"),
+             ("standalone-host", 1, "standalone hosts per datacenter"),
+             ("vm", 2, "VMs per host and per resource pool"), ("folder", 0, "folders"))
+    for name, default, what in sizes:
+        s.add_argument("--" + name, type=int, metavar="N", help="number of %s (default %d)" % (what, default))
+    s.add_argument("--delay-ms", type=int, metavar="MS", help="latency added to every SOAP call (default 0)")
+    s.add_argument("--login-delay-ms", type=int, metavar="MS",
+                   help="latency added to Login alone, as vCenter's single sign-on has (default 0)")
+    s.add_argument("--esx", action="store_true", help="simulate a standalone ESXi host instead of a vCenter")
+    s.add_argument("--username", metavar="USER",
+                   help="the user name to accept (default %s)" % DEFAULT_USERNAME)
+    s.add_argument("--password", metavar="PASSWORD",
+                   help="the password to accept (default %s; a test value, not a secret)" % DEFAULT_PASSWORD)
+    s.add_argument("--any-credentials", action="store_true",
+                   help="accept any non-empty user name and password (vcsim's own behaviour) instead of checking")
+    s.add_argument("--cert", metavar="FILE", help="PEM certificate to serve (with --key) instead of a self-signed one")
+    s.add_argument("--key", metavar="FILE", help="PEM private key of --cert")
+    s.add_argument("--no-tls", action="store_true", help="serve plain HTTP instead of HTTPS")
+    s.add_argument("--no-trace", action="store_true",
+                   help="do not write DIR/trace.jsonl (one JSON line per SOAP request; see the count command)")
+    s.add_argument("--no-config-options", action="store_true",
+                   help="leave out the serial-port and VMCI options of QueryConfigOption (as vcsim 0.24.2 does)")
+    s.add_argument("--upstream-firewall", action="store_true",
+                   help="behave as upstream vcsim does: Enable/DisableRuleset change the firewall system's "
+                        "firewallInfo but never host.config.firewall")
+    s.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to wait for the simulator to answer (default 60)")
 
-    t = sub.add_parser("stop", help="stop the simulator started with --state-dir DIR")
-    t.add_argument("--state-dir", required=True)
-    t.add_argument("--timeout", type=float, default=10.0)
+    e = sub.add_parser("env", help="print shell export lines of the VMWARE_* settings of a started simulator",
+                       description="Print `export VMWARE_...=...` lines for the simulator started with "
+                                   "--state-dir DIR: eval \"$(vcsimctl.py env --state-dir DIR)\".")
+    e.add_argument("--state-dir", required=True, metavar="DIR", help="the --state-dir given to start")
 
-    c = sub.add_parser("count", help="print SOAP method counts of a trace file")
-    c.add_argument("--trace", required=True)
-    c.add_argument("--json", action="store_true")
+    t = sub.add_parser("stop", help="stop the simulator started with --state-dir DIR",
+                       description="Stop the simulator started with --state-dir DIR and remove DIR/state.json.")
+    t.add_argument("--state-dir", required=True, metavar="DIR", help="the --state-dir given to start")
+    t.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="how long to wait after SIGTERM before SIGKILL (default 10)")
+
+    c = sub.add_parser("count", help="print SOAP method counts of a trace file",
+                       description="Count the SOAP requests of a trace file, by method.")
+    c.add_argument("--trace", required=True, metavar="FILE", help="a trace file (DIR/trace.jsonl of start)")
+    c.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
 
     a = p.parse_args(argv)
     if a.cmd == "build":
@@ -492,13 +538,21 @@ def _cli(argv=None) -> int:
                         folder=a.folder, esx=a.esx, delay_ms=a.delay_ms, login_delay_ms=a.login_delay_ms, username=a.username,
                         password=a.password, cert=a.cert, key=a.key, tls=not a.no_tls,
                         config_options=not a.no_config_options, trace=not a.no_trace,
-                        state_dir=state_dir, detach=True, start_timeout=a.timeout)
+                        state_dir=state_dir, detach=True, start_timeout=a.timeout,
+                        check_credentials=not a.any_credentials, upstream_firewall=a.upstream_firewall)
         sim.start()
         state = sim.state()
         tmp = state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         os.replace(tmp, state_file)
         print(json.dumps(state, indent=2))
+    elif a.cmd == "env":
+        state_file = Path(a.state_dir) / "state.json"
+        if not state_file.is_file():
+            print("no %s: start the simulator with --state-dir %s first" % (state_file, a.state_dir), file=sys.stderr)
+            return 1
+        for name, value in json.loads(state_file.read_text())["env"].items():
+            print("export %s=%s" % (name, shlex.quote(str(value))))
     elif a.cmd == "stop":
         state_file = Path(a.state_dir) / "state.json"
         if not state_file.is_file():

@@ -15,6 +15,11 @@ package main
 // Enable/Disable/UpdateRuleset report the change to WaitForUpdates(Ex).
 // Hosts added later (AddHost_Task, AddStandaloneHost_Task) are fixed by a
 // registry handler.
+//
+// With -upstream-firewall, host.config.firewall is a copy of its own that no
+// rule-set change ever updates, as in upstream vcsim (v0.57 still behaves so):
+// a client that reads config.firewall instead of the firewall system's
+// firewallInfo then sees stale rule sets, which real ESXi hosts never show.
 
 import (
 	"bytes"
@@ -29,6 +34,10 @@ import (
 	"github.com/vmware/govmomi/vim25/xml"
 )
 
+// syncConfigFirewall: host.config.firewall is the firewall system's table
+// (false with -upstream-firewall: a stale copy, as upstream vcsim's).
+var syncConfigFirewall = true
+
 type firewallSystem struct {
 	simulator.HostFirewallSystem
 
@@ -40,6 +49,9 @@ type firewallSystem struct {
 // Enable/DisableRuleset update the data silently).
 func (s *firewallSystem) changed(ctx *simulator.Context) {
 	ctx.Map.Update(s, []types.PropertyChange{{Name: "firewallInfo", Val: s.FirewallInfo}})
+	if !syncConfigFirewall {
+		return
+	}
 	if h, ok := ctx.Map.Get(s.host).(*simulator.HostSystem); ok && h.Config != nil {
 		ctx.Map.Update(h, []types.PropertyChange{{Name: "config.firewall", Val: s.FirewallInfo}})
 	}
@@ -152,7 +164,13 @@ func fixHostFirewall(host *mo.HostSystem) {
 	fw.host = host.Self
 	simulator.Map.Put(fw) // same reference: replaces the shared-table object
 	if host.Config != nil {
-		host.Config.Firewall = info // same data as firewallSystem.firewallInfo
+		if syncConfigFirewall {
+			host.Config.Firewall = info // same data as firewallSystem.firewallInfo
+		} else {
+			stale := new(types.HostFirewallInfo)
+			deepCopy(info, stale) // never updated again
+			host.Config.Firewall = stale
+		}
 	}
 }
 
@@ -168,7 +186,8 @@ func (*firewallFixer) PutObject(obj mo.Reference) {
 func (*firewallFixer) UpdateObject(mo.Reference, []types.PropertyChange) {}
 func (*firewallFixer) RemoveObject(types.ManagedObjectReference)         {}
 
-func installFirewallFixes() {
+func installFirewallFixes(upstream bool) {
+	syncConfigFirewall = !upstream
 	for _, e := range simulator.Map.All("HostSystem") {
 		if h, ok := e.(*simulator.HostSystem); ok {
 			fixHostFirewall(&h.HostSystem)

@@ -44,6 +44,7 @@ func main() {
 	traceFile := flag.String("trace", "", "append one JSON line per SOAP request to FILE (see README)")
 	traceSOAP := flag.String("trace-soap", "", "write vcsim's full SOAP request/response dump (simulator.Trace) to FILE")
 	configOptions := flag.Bool("config-options", true, "add VirtualSIOControllerOption and VirtualVMCIDeviceOption to QueryConfigOption(Ex) results")
+	upstreamFirewall := flag.Bool("upstream-firewall", false, "model upstream vcsim: host.config.firewall is never updated by Enable/DisableRuleset (only the firewall system's firewallInfo is)")
 	readyFile := flag.String("ready-file", "", "write a JSON object with url/host/port/pid/... to FILE once listening")
 	flag.Parse()
 
@@ -79,7 +80,7 @@ func main() {
 
 	// Launcher fixes and extensions (each in its own file).
 	installFetchFix()      // fetch_fix.go
-	installFirewallFixes() // firewall.go
+	installFirewallFixes(*upstreamFirewall) // firewall.go
 	installChangeVersion() // change_version.go
 	installSearchIndex()   // search_index.go
 	if *configOptions {
