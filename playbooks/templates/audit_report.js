@@ -34,8 +34,8 @@
         backing: port ? (port.backing.type || "unknown") : "none",
         backingText: port ? port.backing_text : "no serial port",
         ruleset: port && port.ruleset ? port.ruleset : "",
-        rulesetText: port && port.ruleset ? port.ruleset + (port.ruleset_ready === true ? ": open" :
-          port.ruleset_ready === false ? ": closed" : ": unknown") : "",
+        rulesetText: port && port.ruleset ? port.ruleset + ": " + port.ruleset_state : "",
+        rulesetState: port && port.ruleset ? port.ruleset_state : "",
         closed: closed,
         vmci: vm.vmci.text, vmciFiltering: vm.vmci.filtering, vmciError: !!vm.vmci.error,
         status: vm.status, details: rowDetails,
@@ -63,7 +63,7 @@
     cell(tr, row.power);
     cell(tr, row.port, "num");
     cell(tr, row.backingText);
-    cell(tr, row.rulesetText, row.closed ? "closed" : (row.ruleset ? "open" : ""));
+    cell(tr, row.rulesetText, row.rulesetState === "enabled" ? "enabled" : (row.closed ? "disabled" : ""));
     cell(tr, row.vmci, row.vmciFiltering || row.vmciError ? "" : "nofilter");
     cell(tr, row.status, "status status-" + row.status.replace(/ /g, "-"));
     var td = document.createElement("td");

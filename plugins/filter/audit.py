@@ -24,6 +24,8 @@ import base64
 import hashlib
 
 STATUSES = ("in policy", "drifted", "not managed", "error")
+#: The one word for each state of a firewall rule set, in every report (``None``: not read).
+RULESET_WORDS = {True: "enabled", False: "disabled", None: "unknown"}
 BACKINGS = ("network", "pipe", "file", "device", "thinprint")
 PORT_OPTIONS = ("yield_on_poll", "start_connected", "allow_guest_control", "connected")
 
@@ -132,7 +134,18 @@ def _diff_for(result, module_result):
     return before, after
 
 
-def _port_record(port, host):
+def connected_text(connected, start_connected, power_state):
+    """Whether a port is connected, in words true to the VM's power state: only a running VM's port
+    can be connected; a stopped VM's port with ``start_connected`` connects at its next power on."""
+    if power_state == "poweredOn":
+        return "yes" if connected else "no"
+    if power_state is None:
+        return "unknown"
+    state = "off" if power_state == "poweredOff" else power_state
+    return "no (VM %s%s)" % (state, "; connects at power on" if start_connected else "")
+
+
+def _port_record(port, host, power_state):
     backing = port.get("backing") or {}
     ruleset = ready = None
     if backing.get("type") == "network":
@@ -140,7 +153,9 @@ def _port_record(port, host):
         ready = ((host.get("rulesets") or {}).get(ruleset) or {}).get("enabled") if host else None
     return dict(number=port.get("number"), label=port.get("label"), backing=backing, backing_text=backing_text(backing),
                 connected=port.get("connected"), start_connected=port.get("start_connected"),
-                status=port.get("status"), ruleset=ruleset, ruleset_ready=ready)
+                connected_text=connected_text(port.get("connected"), port.get("start_connected"), power_state),
+                status=port.get("status"), ruleset=ruleset, ruleset_ready=ready,
+                ruleset_state=RULESET_WORDS[ready] if ruleset else None)
 
 
 def _vm_record(wanted, serial, vmci, serial_result, vmci_result, hosts):
@@ -155,7 +170,7 @@ def _vm_record(wanted, serial, vmci, serial_result, vmci_result, hosts):
                   managed=dict(serial_ports=bool(wanted.get("serial_managed")), vmci=bool(wanted.get("vmci_managed"))),
                   drift=[], notes=[], errors=[], problems=[])
     ports = serial.get("serial_ports_before")
-    record["serial_ports"] = [_port_record(p, host) for p in ports or []]
+    record["serial_ports"] = [_port_record(p, host, vm.get("power_state")) for p in ports or []]
     if ports is None:  # not read: the VM was not found, or could not be read
         record["errors"].append(serial.get("msg") or "the serial ports could not be read")
     elif record["managed"]["serial_ports"]:
@@ -194,7 +209,7 @@ def _vm_record(wanted, serial, vmci, serial_result, vmci_result, hosts):
     problems += ["drift: %s" % d for d in record["drift"]]
     for port in record["serial_ports"]:
         if port["ruleset"] and port["ruleset_ready"] is False:
-            problems.append("port %s: rule set %s is closed on %s, the port cannot connect"
+            problems.append("port %s: rule set %s is disabled on %s, the port cannot connect"
                             % (port["number"], port["ruleset"], esxi))
         if port["status"] == "unrecoverableError":
             problems.append("port %s: unrecoverableError" % port["number"])
@@ -203,14 +218,39 @@ def _vm_record(wanted, serial, vmci, serial_result, vmci_result, hosts):
     return record
 
 
-def audit_report(vms, serial, vmci, hosts=None, generated=None):
+def generated_text(generated):
+    """The report's timestamp for people, with its zone: ``2026-12-03 09:56 UTC`` from the ISO 8601
+    ``2026-12-03T09:56:08Z`` the playbook passes (an offset such as ``+02:00`` is kept as such)."""
+    if not generated:
+        return "at an unknown time"
+    text = str(generated).replace("T", " ", 1)
+    if text.endswith("Z"):
+        return text[:-1] + " UTC"
+    if len(text) > 6 and text[-6] in "+-" and text[-3] == ":":
+        return "%s UTC%s" % (text[:-6], text[-6:])
+    return text + " (time zone not given)"
+
+
+def _vcenter_text(vcenter):
+    """``vc.example.com`` or ``vc.example.com:8443`` from ``{"hostname", "port"}`` or a string."""
+    if isinstance(vcenter, dict):
+        host, port = vcenter.get("hostname"), vcenter.get("port")
+        if not host:
+            return None
+        return host if port in (None, "", 443, "443") else "%s:%s" % (host, port)
+    return vcenter or None
+
+
+def audit_report(vms, serial, vmci, hosts=None, generated=None, vcenter=None):
     """The audit report data.
 
     ``vms``: one dict per VM of the audit, in the order of the bulk runs' entries:
     ``inventory_hostname``, ``name``, ``serial_managed`` and ``vmci_managed`` (whether the inventory
     sets serial ports, or a VMCI policy, for it). ``serial`` and ``vmci``: the results of
     ``vm_serial_port_bulk`` and ``vm_vmci_filter_bulk`` run in check mode with diff over those VMs.
-    ``hosts``: the result of ``esxi_serial_firewall_ruleset_info`` for their hosts (or nothing).
+    ``hosts``: the result of ``esxi_serial_firewall_ruleset_info`` for their hosts and the other hosts
+    of their clusters (or nothing). ``generated``: when, ISO 8601 with its zone. ``vcenter``: the
+    vCenter (or ESXi host) read, ``{"hostname", "port"}`` or a string.
     """
     serial = serial or {}
     vmci = vmci or {}
@@ -245,11 +285,15 @@ def audit_report(vms, serial, vmci, hosts=None, generated=None):
     for name in sorted(host_reads):
         read = host_reads[name]
         rulesets = read.get("rulesets") or {}
+        enabled = dict((key, (rulesets.get(key) or {}).get("enabled")) for key in ("remoteSerialPort", "vSPC"))
         host_view[name] = dict(cluster=read.get("cluster"), datacenter=read.get("datacenter"),
                                connection_state=read.get("connection_state"),
-                               remoteSerialPort=(rulesets.get("remoteSerialPort") or {}).get("enabled"),
-                               vSPC=(rulesets.get("vSPC") or {}).get("enabled"))
-    return dict(generated=generated, summary=summary, vms=records, hosts=host_view, unreadable_vms=unreadable)
+                               audited_vms=sum(1 for r in records if r["esxi_host"] == name),
+                               remoteSerialPort=enabled["remoteSerialPort"], vSPC=enabled["vSPC"],
+                               remoteSerialPort_state=RULESET_WORDS[enabled["remoteSerialPort"]],
+                               vSPC_state=RULESET_WORDS[enabled["vSPC"]])
+    return dict(generated=generated, generated_text=generated_text(generated), vcenter=_vcenter_text(vcenter),
+                summary=summary, vms=records, hosts=host_view, unreadable_vms=unreadable)
 
 
 def csp_hash(text):

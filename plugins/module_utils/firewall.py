@@ -103,8 +103,9 @@ def validate_params(params, with_rulesets=True):
 
 # -- reading -----------------------------------------------------------------------------------
 
-def select_hosts(client, esxi_hostname=None, cluster_name=None, datacenter=None):
-    """The :class:`HostTarget` list of the hosts named by the options, in one names-only request.
+def select_hosts(client, esxi_hostname=None, cluster_name=None, datacenter=None, cluster_peers=False):
+    """The :class:`HostTarget` list of the hosts named by the options, in one names-only request
+    (``cluster_peers``: with the other hosts of the clusters of the hosts named).
 
     Connected straight to an ESXi host, the target is that host: ``esxi_hostname`` must then be
     its name or the address the session was opened with (``hostname``).
@@ -121,7 +122,7 @@ def select_hosts(client, esxi_hostname=None, cluster_name=None, datacenter=None)
                 % (client.hostname, hosts[0].name if hosts else "?", ", ".join("'%s'" % n for n in unknown),
                    hosts[0].name if hosts else "?", client.hostname), kind="not_found")
         return hosts
-    hosts = find_hosts(client, names=names, cluster=cluster_name, datacenter=datacenter)
+    hosts = find_hosts(client, names=names, cluster=cluster_name, datacenter=datacenter, cluster_peers=cluster_peers)
     if not hosts:
         where = ("cluster '%s'" % cluster_name) if cluster_name else ("datacenter '%s'" % datacenter)
         raise VSphereError("The %s holds no ESXi host." % where, kind="not_found")
@@ -399,7 +400,8 @@ def apply_changes(client, hosts, changes, state):
 # -- the two modules' logic --------------------------------------------------------------------
 
 def _select_and_read(client, params):
-    targets = select_hosts(client, params.get("esxi_hostname"), params.get("cluster_name"), params.get("datacenter"))
+    targets = select_hosts(client, params.get("esxi_hostname"), params.get("cluster_name"), params.get("datacenter"),
+                           bool(params.get("cluster_peers")))
     return read_hosts(client, targets)
 
 

@@ -315,9 +315,10 @@ class HostTarget(object):
         return self.obj._moId
 
 
-def find_hosts(client, names=None, cluster=None, datacenter=None):
+def find_hosts(client, names=None, cluster=None, datacenter=None, cluster_peers=False):
     """Hosts selected by name(s), by cluster (optionally in a datacenter) or by datacenter alone.
-    Connected straight to an ESXi host with no selector, that host. One request."""
+    Connected straight to an ESXi host with no selector, that host. One request. ``cluster_peers``
+    adds, to hosts selected by name, every other host of their clusters (from the same read)."""
     index = _read_index(client, "host")
     hosts = index.of_kind("HostSystem")
 
@@ -359,5 +360,10 @@ def find_hosts(client, names=None, cluster=None, datacenter=None):
                     len(matches), host_name, ", ".join(sorted(index.path(h.moid) for h in matches))),
                     kind="ambiguous")
             found.append(matches[0])
+        if cluster_peers:
+            clusters = set(index.cluster(h.moid).moid for h in found if index.cluster(h.moid) is not None)
+            chosen = set(h.moid for h in found)
+            found += [h for h in hosts if h.moid not in chosen and index.cluster(h.moid) is not None
+                      and index.cluster(h.moid).moid in clusters]
         hosts = found
     return sorted((target(h) for h in hosts), key=lambda t: t.name)

@@ -44,6 +44,13 @@ options:
       - Alone, every host of this datacenter (clustered and standalone).
       - With O(cluster_name) or O(esxi_hostname), only look in this datacenter.
     type: str
+  cluster_peers:
+    description:
+      - With O(esxi_hostname), also report every other host of the clusters those hosts belong to
+        (a report of whole clusters from the hosts that matter, for example those that run given
+        VMs). Standalone hosts have no peers. No request more.
+    type: bool
+    default: false
 notes:
   - Needs read access (C(System.Read)) to the hosts.
 seealso:
@@ -159,7 +166,9 @@ def _logic(module, client):
 
 
 def main():
-    module = build_module(target_argument_spec(), supports_check_mode=True, **TARGET_MODULE_KWARGS)
+    spec = target_argument_spec()
+    spec.update(cluster_peers=dict(type="bool", default=False))
+    module = build_module(spec, supports_check_mode=True, **TARGET_MODULE_KWARGS)
     error = validate_params(module.params, with_rulesets=False)
     if error:
         module.fail_json(msg=error, error_kind="invalid")

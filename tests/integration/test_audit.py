@@ -182,9 +182,29 @@ def test_audit_reports_drift_status_and_figures(audited):
     # The Markdown, from the same data.
     table = (report_dir / "vmchannels-audit.md").read_text()
     lines = table.splitlines()
-    assert "| VM | ESXi host | power | port | backing | connected | rule set ready | VMCI filtering | status |" in lines
+    assert "| VM | ESXi host | power | port | backing | connected | rule set | VMCI filtering | status |" in lines
     assert any(l.startswith("| DC0_H0_VM1 | DC0_H0 | poweredOn | 1 | network server telnet://:7005 |")
-               and "remoteSerialPort on DC0_H0: NOT READY" in l and l.endswith("| in policy |") for l in lines), table
+               and "remoteSerialPort on DC0_H0: disabled" in l and l.endswith("| in policy |") for l in lines), table
+    # "connected" as the VM's power state makes it true: a running VM's port is connected or not
+    vm1_port = find_vm(si, "DC0_H0_VM1").config.hardware.device
+    vm1_connected = [d for d in vm1_port if isinstance(d, vim.vm.device.VirtualSerialPort)][0].connectable.connected
+    assert vms["DC0_H0_VM1"]["power_state"] == "poweredOn"
+    assert vms["DC0_H0_VM1"]["serial_ports"][0]["connected_text"] == ("yes" if vm1_connected else "no")
+    assert "connects at power on" not in table  # every VM of the audit runs
+    # One word for one state: enabled/disabled, never ready/open/closed.
+    for word in ("NOT READY", ": ready", "open", "closed"):
+        assert word not in table, word
+    # The vCenter read and the time with its zone, in all three reports.
+    vcenter = "%s:%s" % (sim.host, sim.port)
+    assert data["vcenter"] == vcenter and re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", data["generated"])
+    assert data["generated_text"].endswith(" UTC")
+    assert "Generated %s from %s:" % (data["generated_text"], vcenter) in table
+    # Every host of the clusters concerned, also those that run no audited VM; standalone DC0_H0.
+    cluster_hosts = sorted(h.name for h in find_vm(si, "DC0_C0_RP0_VM0").runtime.host.parent.host)
+    assert sorted(data["hosts"]) == sorted(cluster_hosts + ["DC0_H0"])
+    assert any(data["hosts"][h]["audited_vms"] == 0 for h in cluster_hosts), data["hosts"]
+    for name in data["hosts"]:
+        assert any(l.startswith("| %s |" % name) for l in lines), name
     assert "- DC0_H0_VM0: port 2: backing pipe -> file (file [LocalDS_0] DC0_H0_VM0/com2.log)" in lines
     assert any(l.startswith("- ghost01: No virtual machine named 'ghost01'") for l in lines), table
     assert run.result("Show the report")["msg"] == lines
@@ -194,6 +214,9 @@ def test_audit_reports_drift_status_and_figures(audited):
     html = (report_dir / "vmchannels-audit.html").read_text()
     embedded = re.search(r'<script type="application/json" id="audit-data">(.*?)</script>', html, re.S).group(1)
     assert json.loads(embedded) == data
+    assert '<time datetime="%s">%s</time> from <span id="vcenter">%s</span>' % (
+        data["generated"], data["generated_text"], vcenter) in html
+    assert "<title>vmchannels.vsphere audit of %s, %s</title>" % (vcenter, data["generated_text"]) in html
     assert sim.password not in run.stdout + run.stderr + html + table
 
 
@@ -258,6 +281,12 @@ def test_html_report_in_chromium_figures_sorting_filtering_no_request(audited):
 
                 # One row per port (a VM without a port has one), sorted by VM.
                 rows = visible_rows(page)
+                # The rule-set state in the same words as the Markdown and the hosts table.
+                states = set(r[6].rsplit(": ", 1)[-1] for r in rows if r[6] != "\u2014")
+                assert states == {"enabled", "disabled"}, states
+                host_states = page.eval_on_selector_all("#hosts tbody tr", "rows => rows.map(r => [r.cells[4].textContent, r.cells[5].textContent])")
+                assert set(sum(host_states, [])) <= {"enabled", "disabled"} and len(host_states) == len(data["hosts"])
+                assert page.inner_text("#vcenter") == data["vcenter"]
                 assert len(rows) == sum(max(1, len(vm["serial_ports"])) for vm in data["vms"])
                 names = [r[0] for r in rows]
                 assert names == sorted(names)

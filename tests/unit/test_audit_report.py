@@ -3,10 +3,14 @@ each VM's status, the summary figures and the CSP hashes. Pure functions, no vSp
 import base64
 import hashlib
 
+import pytest
+
 from ansible_collections.vmchannels.vsphere.plugins.filter.audit import (
     FilterModule,
     audit_report,
+    connected_text,
     csp_hash,
+    generated_text,
     serial_drift,
     vmci_drift,
 )
@@ -94,9 +98,11 @@ def test_report_statuses_figures_and_problems():
     assert vms["f"]["drift"] == ["port 1: missing (wanted: thinprint)"] and vms["f"]["notes"]
     assert vms["e"]["errors"] == ["No virtual machine named 'e' was found."]
     assert vms["a"]["cluster"] == "C1" and vms["a"]["serial_ports"][0]["ruleset_ready"] is True
-    # the vSPC port of b needs a rule set that is closed on its host
+    # the vSPC port of b needs a rule set that is disabled on its host (one word for that state everywhere)
     assert (vms["b"]["serial_ports"][1]["ruleset"], vms["b"]["serial_ports"][1]["ruleset_ready"]) == ("vSPC", False)
-    assert any("rule set vSPC is closed on esx1" in p for p in vms["b"]["problems"])
+    assert vms["b"]["serial_ports"][1]["ruleset_state"] == "disabled"
+    assert vms["a"]["serial_ports"][0]["ruleset_state"] == "enabled"
+    assert any("rule set vSPC is disabled on esx1" in p for p in vms["b"]["problems"])
     assert "port 1: unrecoverableError" in vms["d"]["problems"]
     assert "VMCI: no filtering in force" in vms["b"]["problems"] and "VMCI: no filtering in force" in vms["c"]["problems"]
     assert report["summary"] == {
@@ -108,7 +114,49 @@ def test_report_statuses_figures_and_problems():
     }
     assert report["unreadable_vms"] == ["e"]
     assert report["hosts"] == {"esx1": {"cluster": "C1", "datacenter": "DC", "connection_state": "connected",
-                                        "remoteSerialPort": True, "vSPC": False}}
+                                        "audited_vms": sum(1 for vm in report["vms"] if vm["esxi_host"] == "esx1"),
+                                        "remoteSerialPort": True, "vSPC": False,
+                                        "remoteSerialPort_state": "enabled", "vSPC_state": "disabled"}}
+    assert report["generated_text"] == "2026-01-01 00:00:00 UTC" and report["vcenter"] is None
+
+
+@pytest.mark.parametrize("generated,text", [
+    ("2026-12-03T09:56:08Z", "2026-12-03 09:56:08 UTC"),
+    ("2026-12-03T10:56:08+01:00", "2026-12-03 10:56:08 UTC+01:00"),
+    ("2026-12-03T09:56:08", "2026-12-03 09:56:08 (time zone not given)"),
+    (None, "at an unknown time"),
+])
+def test_generated_text_names_the_zone(generated, text):
+    assert generated_text(generated) == text
+
+
+@pytest.mark.parametrize("vcenter,text", [
+    ({"hostname": "vc.example.com", "port": 443}, "vc.example.com"),
+    ({"hostname": "vc.example.com", "port": "8443"}, "vc.example.com:8443"),
+    ({"hostname": "", "port": 443}, None),
+    ("vc2.example.com", "vc2.example.com"),
+])
+def test_the_vcenter_is_named(vcenter, text):
+    assert audit_report([], {}, {}, None, "2026-01-01T00:00:00Z", vcenter)["vcenter"] == text
+
+
+@pytest.mark.parametrize("connected,start_connected,power,text", [
+    (True, True, "poweredOn", "yes"),
+    (False, True, "poweredOn", "no"),  # running, not connected: it will not connect by itself
+    (False, True, "poweredOff", "no (VM off; connects at power on)"),
+    (False, False, "poweredOff", "no (VM off)"),
+    (False, True, "suspended", "no (VM suspended; connects at power on)"),
+    (None, None, None, "unknown"),
+])
+def test_connected_is_true_to_the_power_state(connected, start_connected, power, text):
+    assert connected_text(connected, start_connected, power) == text
+
+
+def test_hosts_without_a_read_rule_set_are_not_called_disabled():
+    hosts = {"hosts": {"esx9": {"cluster": "C1", "datacenter": "DC", "connection_state": "disconnected",
+                                "rulesets": {}}}}
+    view = audit_report([], {}, {}, hosts)["hosts"]["esx9"]
+    assert (view["remoteSerialPort_state"], view["vSPC_state"], view["audited_vms"]) == ("unknown", "unknown", 0)
 
 
 def test_csp_hash_is_the_base64_sha256_of_the_exact_text():

@@ -399,6 +399,17 @@ def test_serial_rulesets_state_one_call():
     assert len(world.calls) == 1
 
 
+def test_cluster_peers_add_the_other_hosts_of_the_clusters_at_no_cost():
+    world = World()
+    result = audit_rulesets(world.client, params(esxi_hostname=["esx01"], cluster_peers=True))
+    assert sorted(result["hosts"]) == ["esx01", "esx02"]  # esx03 is standalone: not a peer
+    assert world.methods() == ["RetrievePropertiesEx"] * 2
+    world = World()
+    assert sorted(audit_rulesets(world.client, params(esxi_hostname=["esx03"], cluster_peers=True))["hosts"]) == [
+        "esx03"]
+    assert sorted(audit_rulesets(World().client, params(esxi_hostname=["esx01"]))["hosts"]) == ["esx01"]
+
+
 def test_server_without_the_traversal_costs_one_more_read():
     """A server that does not follow the host -> firewall system traversal: the firewall systems are
     read in one more request (one, whatever the number of hosts), and the result is the same."""
