@@ -101,8 +101,8 @@ SIX_VMS = {
 
 @pytest.mark.matrix
 @pytest.mark.parametrize("upstream_firewall", [False, True], ids=["esxi", "upstream-vcsim"])
-def test_serial_console_check_mode_then_firewall_once_per_host_before_ports_then_idempotent(tmp_path, fresh_vcsim,
-                                                                                          upstream_firewall):
+def test_serial_console_check_mode_then_firewall_once_per_host_before_ports_then_idempotent(
+        tmp_path, fresh_vcsim, upstream_firewall):
     """Also on a simulator that behaves as upstream vcsim (host.config.firewall never follows the
     rule-set changes): the role reads the firewall systems, so its second run changes nothing there too."""
     sim = fresh_vcsim(vm=3, upstream_firewall=upstream_firewall)
