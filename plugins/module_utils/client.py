@@ -326,7 +326,9 @@ class VSphereClient(object):
         except vim.fault.InvalidLogin:
             raise VSphereError(
                 "Cannot log in to %s as %s: the user name or password is incorrect (or the account is "
-                "locked or expired)." % (self._where(), self.username), kind="login",
+                "locked or expired). Check %s and %s." % (self._where(), self.username,
+                                                          self._named("username", "VMWARE_USER"),
+                                                          self._named("password", "VMWARE_PASSWORD")), kind="login",
             )
         except vim.fault.NoPermission as fault:
             raise fault_to_error(fault, "logging in to %s as %s" % (self._where(), self.username))

@@ -118,6 +118,7 @@ def test_bad_credentials_give_a_clear_error(fresh_vcsim, tmp_path):
     assert run.rc != 0
     result = run.result("info")
     assert "Cannot log in to 127.0.0.1:%d as admin" % sim.port in result["msg"]
+    assert "Check VMWARE_USER and VMWARE_PASSWORD." in result["msg"], result["msg"]  # what this run used
     assert result["error_kind"] == "login"
     output = run.stdout + run.stderr
     assert "Traceback" not in output and "Wr0ng-Password-77" not in output
