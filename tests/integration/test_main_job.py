@@ -57,7 +57,9 @@ def test_main_job_with_the_simulator_configures_audits_and_rechecks(tmp_path):
     # The report is printed and written; every network port has its rule set.
     report = (tmp_path / "audit" / "vmchannels-audit.md").read_text()
     assert report.strip() in out
-    assert "| VM | ESXi host | power | port | backing | connected | rule set ready | VMCI filtering | status |" in report
+    assert "| VM | ESXi host | power | port | backing | connected | rule set | VMCI filtering | status |" in report
+    # The vCenter read (the simulator the job started) and the time with its zone.
+    assert re.search(r"^Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC from 127\.0\.0\.1:\d+: ", report, re.M), report
     data = json.loads((tmp_path / "audit" / "vmchannels-audit.json").read_text())
     assert data["summary"]["vms"] == 4 and data["summary"]["vms_unreadable"] == 0
     assert data["summary"]["network_ports"] == 3 and data["summary"]["network_ports_not_ready"] == 0
@@ -68,7 +70,7 @@ def test_main_job_with_the_simulator_configures_audits_and_rechecks(tmp_path):
     # report are printed.
     assert [vm["status"] for vm in data["vms"]] == ["in policy"] * 4
     assert ("main-job: drift: 4 VM(s) audited: 4 in policy, 0 drifted, 0 not managed, 0 with errors; 0 network "
-            "port(s) whose rule set is closed; 1 VM(s) without VMCI filtering") in out
+            "port(s) whose rule set is not enabled; 1 VM(s) without VMCI filtering") in out
     html = tmp_path / "audit" / "vmchannels-audit.html"
     assert "main-job: HTML report (open it in a browser): %s" % html in out
     assert html.is_file() and "Content-Security-Policy" in html.read_text()
