@@ -172,14 +172,16 @@ def test_vcsimctl_cli(tmp_path):
         subprocess.run(ctl + ["stop", "--state-dir", state], capture_output=True, check=True)
 
 
-def test_unreachable_host(tmp_path):
+@pytest.mark.parametrize("in_process", ["true", "false"], ids=["in-process", "shipped"])
+def test_unreachable_host(tmp_path, in_process):
+    """Inside Ansible's worker and as a shipped module alike, the module knows which options the task gave."""
     from conftest import run_playbook
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
     env = {"VMWARE_HOST": "127.0.0.1", "VMWARE_PORT": str(port), "VMWARE_USER": "u", "VMWARE_PASSWORD": "Pw-Unused-5",
-           "VMWARE_VALIDATE_CERTS": "false"}
+           "VMWARE_VALIDATE_CERTS": "false", "VMCHANNELS_IN_PROCESS": in_process}
     run = run_playbook(tmp_path, [
         {"name": "info", INFO: {"name": "x"}, "ignore_errors": True},
         {"name": "task options", INFO: {"name": "x", "hostname": "127.0.0.1", "port": port}, "ignore_errors": True},
