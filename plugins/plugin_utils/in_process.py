@@ -222,6 +222,7 @@ class ModuleAction(ActionBase):
         preload(cls.module_name)
 
     def run(self, tmp=None, task_vars=None):
+        sessions.bind_worker()  # a task of a killed run does not go on (session_reaper.die_with_parent)
         result = super(ModuleAction, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}

@@ -35,15 +35,19 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
+import subprocess
+import sys
 from contextlib import contextmanager
 
 from ansible import constants as C
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
 
 #: The environment variables that choose the certificate authorities of a TLS connection: the
 #: logout at the end of the run uses the values the login saw.
-_TLS_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+_TLS_ENVIRONMENT = session_reaper.TLS_ENVIRONMENT
 _LOGOUT_TIMEOUT = 15
 
 _store = None
@@ -142,65 +146,49 @@ class SessionStore(object):
                       proxy_host=proxy_host, proxy_port=proxy_port, session_manager=session_manager)
         return SessionEntry(os.path.join(self.directory, name + ".json"), record)
 
-    def records(self):
-        for name in sorted(os.listdir(self.directory)):
-            if name.endswith(".json"):
-                try:
-                    with open(os.path.join(self.directory, name)) as handle:
-                        yield os.path.join(self.directory, name), json.load(handle)
-                except (OSError, ValueError):
-                    continue
-
     def end_all(self):
-        """Log out every stored session (best effort: an ended one needs nothing). Returns how many
-        logouts vCenter accepted."""
-        ended = 0
-        for path, record in self.records():
-            saved = dict((name, os.environ.get(name)) for name in _TLS_ENVIRONMENT)
-            try:
-                _set_environment(dict((name, record.get(name)) for name in _TLS_ENVIRONMENT))
-                client = VSphereClient(
-                    hostname=record["hostname"], username=record["username"], password=None, port=record["port"],
-                    validate_certs=record["validate_certs"], proxy_host=record.get("proxy_host"),
-                    proxy_port=record.get("proxy_port"), timeout=_LOGOUT_TIMEOUT,
-                )
-                client.end_session(record["cookie"], record["session_manager"])
-                ended += 1
-            except Exception:  # the session may be gone already; there is nobody left to tell
-                pass
-            finally:
-                _set_environment(saved)
-                os.unlink(path)
-        for name in os.listdir(self.directory):
-            if name.endswith(".memo"):
-                os.unlink(os.path.join(self.directory, name))
-        return ended
-
-
-def _set_environment(values):
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+        """Log out every stored session (best effort: an ended one needs nothing) and delete what
+        the sessions kept. Returns how many logouts vCenter accepted."""
+        return session_reaper.end_sessions(self.directory, VSphereClient, timeout=_LOGOUT_TIMEOUT)
 
 
 def prepare():
-    """Create the run's store in this (the main) process and log its sessions out at exit."""
+    """Create the run's store in this (the main) process, log its sessions out at exit, and start
+    the reaper that does it if this process is killed (:mod:`.session_reaper`). Without a reaper
+    (it could not start) the store is not used: the tasks log in and out themselves."""
     global _store, _store_pid
-    if _store is None:
-        _store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
+    if _store is None and _store_pid is None:
         _store_pid = os.getpid()
+        store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
         atexit.register(_end_run)
+        try:
+            session_reaper.start(store.directory, sys.modules[VSphereClient.__module__].__file__)
+        except (OSError, subprocess.SubprocessError):
+            shutil.rmtree(store.directory, ignore_errors=True)
+            return
+        _store = store
 
 
 def store_for_task():
-    """The run's store for a task running in a worker forked from the process that prepared it."""
+    """The run's store for a task running in a worker forked from the process that prepared it.
+    Each call marks the store as in use (the reaper's idle last resort)."""
     if _store is not None and os.getppid() == _store_pid:
+        try:
+            os.utime(_store.directory)
+        except OSError:
+            return None  # the reaper ended the run's sessions: the run is over
         return _store
     return None
+
+
+def bind_worker():
+    """In a worker of the run: end with the main process (:func:`.session_reaper.die_with_parent`),
+    so that no task of a killed run goes on."""
+    if _store_pid is not None and os.getpid() != _store_pid:
+        session_reaper.die_with_parent(_store_pid)
 
 
 def _end_run():
     if _store is not None and os.getpid() == _store_pid:
         _store.end_all()
+        shutil.rmtree(_store.directory, ignore_errors=True)
