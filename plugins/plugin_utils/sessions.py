@@ -12,7 +12,12 @@ Neither the password nor the cookie is ever written anywhere else, displayed or 
 Workers are forked from the main ``ansible-playbook`` process; a file lock per entry makes the
 first worker log in while the others wait for its cookie, so parallel forks share one login too.
 The main process logs every stored session out when it exits (``atexit``). A run that is killed
-leaves its sessions to vCenter's idle timeout (30 minutes by default).
+(``SIGTERM``, ``SIGHUP``, ``SIGKILL``, its process group killed by AWX) cannot: :func:`prepare`
+also starts the run's reaper (:mod:`.session_reaper`), a detached process that logs the sessions
+out and removes the store within about a second of the main process's end, however it ended, and
+each worker running one of our tasks ends with the main process (:func:`bind_worker`), so no task
+of a killed run goes on. Its last resort: sessions of a run that runs no task and has not used the
+store for 30 minutes are logged out and their cookies deleted (a later task logs in again).
 
 Beside a session, its tasks keep what one of them learnt that the next ones can use without
 asking again (:meth:`SessionEntry.recall`, :meth:`SessionEntry.remember`): the VM name index of
