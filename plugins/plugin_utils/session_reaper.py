@@ -260,7 +260,12 @@ def start(directory, client_file, idle_timeout=IDLE_TIMEOUT):
            "--start", process_start(os.getpid()) or "-", "--client", client_file, "--idle", str(int(idle_timeout))]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             close_fds=True, start_new_session=True, cwd="/", env=_environment())
-    proc.wait()
+    try:
+        proc.wait(timeout=30)  # it forks and exits at once
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 def die_with_parent(parent_pid):

@@ -39,9 +39,9 @@ import fcntl
 import hashlib
 import hmac
 import json
+import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 from contextlib import contextmanager
 
@@ -162,16 +162,21 @@ def prepare():
     the reaper that does it if this process is killed (:mod:`.session_reaper`). Without a reaper
     (it could not start) the store is not used: the tasks log in and out themselves."""
     global _store, _store_pid
-    if _store is None and _store_pid is None:
-        _store_pid = os.getpid()
-        store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
-        atexit.register(_end_run)
-        try:
-            session_reaper.start(store.directory, sys.modules[VSphereClient.__module__].__file__)
-        except (OSError, subprocess.SubprocessError):
-            shutil.rmtree(store.directory, ignore_errors=True)
-            return
-        _store = store
+    if _store is not None or _store_pid is not None:
+        return
+    if multiprocessing.parent_process() is not None:
+        # an Ansible worker (a strategy that imports the action plugins there): its store would
+        # serve no task (store_for_task), so it gets none, and no reaper
+        return
+    _store_pid = os.getpid()
+    store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
+    atexit.register(_end_run)
+    try:
+        session_reaper.start(store.directory, sys.modules[VSphereClient.__module__].__file__)
+    except Exception:  # no reaper (no interpreter to start, no process left): no shared sessions
+        shutil.rmtree(store.directory, ignore_errors=True)
+        return
+    _store = store
 
 
 def store_for_task():

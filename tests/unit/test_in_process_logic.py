@@ -202,3 +202,18 @@ def test_an_untested_ansible_core_ships_the_module(monkeypatch):
     assert "not tested with ansible-core" in action._shipping_reason({})
     monkeypatch.setenv("VMCHANNELS_IN_PROCESS", "false")
     assert "turned off" in action._shipping_reason({})
+
+
+def _prepare_in_a_worker():
+    sessions._store = sessions._store_pid = None
+    sessions.prepare()
+    os._exit(0 if sessions._store is None and sessions._store_pid is None else 1)
+
+
+def test_a_worker_that_imports_the_action_plugins_prepares_no_store_and_no_reaper():
+    import multiprocessing
+
+    worker = multiprocessing.get_context("fork").Process(target=_prepare_in_a_worker)
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0
