@@ -182,4 +182,3 @@ def test_a_run_that_ends_leaves_no_reaper(fresh_vcsim, tmp_path):
     # logged out by the run itself, before it returned
     assert sim.soap_calls()["Login"] == sim.soap_calls()["Logout"] == 1
     _assert_nothing_left(sim, marker, local, time.monotonic(), "a run that ends")
-
