@@ -157,6 +157,22 @@ def _end_one(client_class, record, timeout):
         _set_environment(saved)
 
 
+def _lock(fd, deadline):
+    """Take the entry's lock; with a ``deadline``, give up waiting then (a worker of a killed run
+    that holds it cannot keep the reaper past it) and go on without it."""
+    if deadline is None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.1)
+
+
 def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT):
     """Log out every session stored in ``directory`` (best effort: an ended one needs nothing) and
     delete its record, then everything else the sessions kept. Each record is ended under its
@@ -177,7 +193,7 @@ def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT)
         except OSError:
             continue
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            _lock(lock, deadline)
             try:
                 with open(path) as handle:
                     record = json.load(handle)

@@ -128,6 +128,21 @@ def test_past_the_deadline_cookies_are_deleted_without_logging_out(tmp_path):
     assert FakeClient.ended == [] and not [n for n in os.listdir(str(store)) if n.endswith(".json")]
 
 
+def test_a_lock_held_by_a_worker_delays_the_end_until_the_deadline_only(tmp_path):
+    import fcntl
+
+    store = _store(tmp_path / "s", "cookie-a")
+    holder = os.open(str(store / "key0.json.lock"), os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # a worker of the killed run inside a login that hangs
+    try:
+        started = time.monotonic()
+        session_reaper.end_sessions(str(store), FakeClient, deadline=started + 1)
+        assert 0.9 < time.monotonic() - started < 3
+        assert not [n for n in os.listdir(str(store)) if n.endswith(".json")]
+    finally:
+        os.close(holder)
+
+
 def test_reap_takes_the_store_away_and_removes_it_with_the_empty_run_directory(tmp_path):
     run_dir = tmp_path / "ansible-local-1"
     store = _store(run_dir / "vmchannels-sessions", "cookie-a")
