@@ -4,6 +4,7 @@ killed runs themselves are in tests/integration/test_killed_run.py."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -298,3 +299,76 @@ def test_a_bound_worker_is_terminated_when_its_parent_dies(tmp_path):
 
 def test_die_with_parent_does_nothing_in_a_process_that_is_not_the_child():
     assert session_reaper.die_with_parent(os.getpid()) is False
+
+
+# -- the real process -------------------------------------------------------------------------------
+def _main_with_reaper(store, client):
+    """A stand-in for ansible-playbook: starts the reaper of ``store``, then waits to be killed."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        sys.path[:0] = %r
+        from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
+        session_reaper.start(%r, %r)
+        print("started", flush=True)
+        time.sleep(60)
+    """ % (sys.path, str(store), client))], stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, VMWARE_PASSWORD="s3cret"))
+
+
+def _reaper_of(store):
+    for name in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as handle:
+                if ("--store\0%s\0" % store).encode() in handle.read():
+                    return int(name)
+        except OSError:
+            continue
+    return None
+
+
+def _wait(condition, timeout=5):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc")
+def test_the_reaper_is_detached_holds_nothing_of_the_run_and_ends_the_sessions_when_it_is_killed(tmp_path, client_file):
+    client, log = client_file
+    store = _store(tmp_path / "run" / "s", "cookie-a")
+    main = _main_with_reaper(store, client)
+    try:
+        assert main.stdout.readline() == "started\n"
+        reaper = _reaper_of(store)
+        assert reaper and session_reaper.is_alive(reaper, session_reaper.process_start(reaper))
+        with open("/proc/%d/stat" % reaper) as handle:
+            ppid = int(handle.read().rsplit(")", 1)[1].split()[1])
+        assert ppid != main.pid and os.getsid(reaper) not in (os.getsid(main.pid), os.getsid(0))
+        descriptors = dict((fd, os.readlink("/proc/%d/fd/%s" % (reaper, fd))) for fd in os.listdir("/proc/%d/fd" % reaper))
+        assert descriptors == {"0": "/dev/null", "1": "/dev/null", "2": "/dev/null"}
+        with open("/proc/%d/environ" % reaper, "rb") as handle:
+            assert b"s3cret" not in handle.read()
+        assert os.readlink("/proc/%d/cwd" % reaper) == "/"
+        assert not log.exists()
+    finally:
+        main.kill()
+        main.wait()
+    assert _wait(lambda: log.exists() and _reaper_of(store) is None)
+    assert log.read_text().split() == ["cookie-a"] and not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc")
+def test_a_reaper_sent_sigterm_ends_the_sessions_and_leaves_the_live_run_its_store(tmp_path, client_file):
+    client, log = client_file
+    store = _store(tmp_path / "s", "cookie-a")
+    main = _main_with_reaper(store, client)
+    try:
+        assert main.stdout.readline() == "started\n"
+        reaper = _reaper_of(store)
+        os.kill(reaper, signal.SIGTERM)
+        assert _wait(lambda: _reaper_of(store) is None)
+        assert log.read_text().split() == ["cookie-a"] and store.is_dir()
+    finally:
+        main.kill()
+        main.wait()
