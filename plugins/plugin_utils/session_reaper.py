@@ -60,6 +60,7 @@ _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL")
 #: logout uses the values the login saw (stored in the record).
 TLS_ENVIRONMENT = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 _PR_SET_PDEATHSIG = 1
+_reaping = False
 
 
 # -- is the run still there? ------------------------------------------------------------------------
@@ -177,8 +178,8 @@ def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT)
     """Log out every session stored in ``directory`` (best effort: an ended one needs nothing) and
     delete its record, then everything else the sessions kept. Each record is ended under its
     entry's lock, so a worker that renews the session meanwhile waits and then logs in anew.
-    Past ``deadline`` (``time.monotonic()``) the records are only deleted. Returns how many
-    logouts vCenter accepted."""
+    Past ``deadline`` (``time.monotonic()``), or without a ``client_class`` (pyVmomi could not be
+    loaded), the records are only deleted. Returns how many logouts vCenter accepted."""
     ended = 0
     try:
         names = sorted(os.listdir(directory))
@@ -200,7 +201,7 @@ def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT)
             except (OSError, ValueError):
                 continue
             left = None if deadline is None else deadline - time.monotonic()
-            if record.get("cookie") and (left is None or left > 1):
+            if client_class is not None and record.get("cookie") and (left is None or left > 1):
                 try:
                     ended += bool(_end_one(client_class, record, timeout if left is None else min(timeout, left)))
                 except Exception:  # the session may be gone already; there is nobody left to tell
@@ -211,7 +212,11 @@ def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT)
                 pass
         finally:
             os.close(lock)  # closing the descriptor releases the lock
-    for name in os.listdir(directory):
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        names = []
+    for name in names:
         if name.endswith(".memo"):
             try:
                 os.unlink(os.path.join(directory, name))
@@ -233,6 +238,8 @@ def _remove_store(directory):
 def reap(directory, client_class):
     """End the sessions of a run that is gone: take the store away from any process of the run
     that still lives (a renewal then fails instead of logging in), log out, remove the files."""
+    global _reaping
+    _reaping = True  # a SIGTERM now would only cut the logouts short: it is ignored
     ending = "%s.ending-%d" % (directory, os.getpid())
     try:
         os.rename(directory, ending)
@@ -247,7 +254,6 @@ def reap(directory, client_class):
 def watch(directory, pid, start, client_file, poll=POLL_INTERVAL, idle_timeout=IDLE_TIMEOUT):
     """The reaper's loop (see the module docstring). Returns when the run is gone and its sessions
     are ended, or when the run removed its store itself."""
-    client_class = None
     next_idle_check = time.monotonic() + min(idle_timeout, 60)
     while is_alive(pid, start):
         if not os.path.isdir(directory):
@@ -255,11 +261,21 @@ def watch(directory, pid, start, client_file, poll=POLL_INTERVAL, idle_timeout=I
         if idle_timeout and time.monotonic() >= next_idle_check:
             next_idle_check = time.monotonic() + min(idle_timeout, 60)
             if idle_for(directory) >= idle_timeout and not has_children(pid):
-                client_class = client_class or load_client_class(client_file)
-                end_sessions(directory, client_class, deadline=time.monotonic() + END_DEADLINE)
-                os.utime(directory)  # idle again from now
+                try:
+                    end_sessions(directory, _client_class(client_file), deadline=time.monotonic() + END_DEADLINE)
+                    os.utime(directory)  # idle again from now
+                except OSError:  # the run removed its store meanwhile: the loop sees it
+                    pass
         time.sleep(poll)
-    reap(directory, client_class or load_client_class(client_file))
+    reap(directory, _client_class(client_file))
+
+
+def _client_class(client_file):
+    """``VSphereClient``, or ``None`` when it cannot be loaded: the cookies are deleted all the same."""
+    try:
+        return load_client_class(client_file)
+    except Exception:
+        return None
 
 
 # -- the main process's side ------------------------------------------------------------------------
@@ -270,7 +286,8 @@ def _environment():
 
 def start(directory, client_file, idle_timeout=IDLE_TIMEOUT):
     """Start the reaper of the store ``directory`` for this (the main) process. Returns once it is
-    detached (the intermediate process has exited); raises ``OSError`` if it cannot start."""
+    detached (the intermediate process has exited); raises ``OSError`` if it cannot start,
+    ``subprocess.TimeoutExpired`` if it does not detach."""
     cmd = [sys.executable, "-I", os.path.abspath(__file__), "--store", directory, "--pid", str(os.getpid()),
            "--start", process_start(os.getpid()) or "-", "--client", client_file, "--idle", str(int(idle_timeout))]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -318,7 +335,8 @@ class _Terminated(Exception):
 
 
 def _terminate(signum, frame):
-    raise _Terminated()
+    if not _reaping:
+        raise _Terminated()
 
 
 def _main(argv):
@@ -332,9 +350,9 @@ def _main(argv):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             if is_alive(pid, start):  # the run goes on: it logs in again if it needs to
-                end_sessions(directory, load_client_class(client_file), deadline=time.monotonic() + END_DEADLINE)
+                end_sessions(directory, _client_class(client_file), deadline=time.monotonic() + END_DEADLINE)
             else:
-                reap(directory, load_client_class(client_file))
+                reap(directory, _client_class(client_file))
         except Exception:
             pass
     except Exception:

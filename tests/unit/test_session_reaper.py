@@ -129,6 +129,12 @@ def test_past_the_deadline_cookies_are_deleted_without_logging_out(tmp_path):
     assert FakeClient.ended == [] and not [n for n in os.listdir(str(store)) if n.endswith(".json")]
 
 
+def test_without_pyvmomi_the_cookies_are_deleted_all_the_same(tmp_path):
+    store = _store(tmp_path / "s", "cookie-a")
+    assert session_reaper.end_sessions(str(store), session_reaper._client_class(str(tmp_path / "missing.py"))) == 0
+    assert not [n for n in os.listdir(str(store)) if n.endswith((".json", ".memo"))]
+
+
 def test_a_lock_held_by_a_worker_delays_the_end_until_the_deadline_only(tmp_path):
     import fcntl
 
