@@ -73,6 +73,12 @@ def _command_line(pid):
         return ""
 
 
+def files_in(directory):
+    """Every file and directory under ``directory`` (which the reaper may be removing meanwhile)."""
+    return sorted(os.path.relpath(os.path.join(parent, name), str(directory))
+                  for parent, dirs, files in os.walk(str(directory)) for name in dirs + files)
+
+
 def wait_until_mid_run(sim, marker, timeout=90):
     """Until both workers wait for their guest's shutdown; returns the run's processes then."""
     deadline = time.monotonic() + timeout
@@ -89,8 +95,7 @@ def settle(sim, marker, local, killed_at):
     deadline = killed_at + SETTLE_TIMEOUT
     while True:
         calls = sim.soap_calls()
-        left = dict(open=calls["Login"] - calls["Logout"], processes=run_processes(marker),
-                    files=sorted(str(p.relative_to(local)) for p in local.rglob("*")) if local.exists() else [])
+        left = dict(open=calls["Login"] - calls["Logout"], processes=run_processes(marker), files=files_in(local))
         if not any(left.values()) or time.monotonic() > deadline:
             return time.monotonic() - killed_at, left
         time.sleep(0.1)
@@ -119,7 +124,7 @@ def test_nothing_outlives_a_killed_run(fresh_vcsim, tmp_path, signum, target):
         # the main process, two workers and the reaper, which is in a session of its own
         reapers = [pid for pid in before if "session_reaper" in _command_line(pid)]
         assert len(reapers) == 1 and os.getsid(reapers[0]) != os.getsid(proc.pid), before
-        assert sim.soap_calls()["Logout"] == 0 and list(local.rglob("*.json"))
+        assert sim.soap_calls()["Logout"] == 0 and [f for f in files_in(local) if f.endswith(".json")]
         killed_at = time.monotonic()
         if target == "group":
             os.killpg(proc.pid, signum)
