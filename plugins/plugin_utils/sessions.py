@@ -39,7 +39,7 @@ from contextlib import contextmanager
 
 from ansible import constants as C
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient, VSphereError
 
 #: The environment variables that choose the certificate authorities of a TLS connection: the
 #: logout at the end of the run uses the values the login saw.
@@ -48,6 +48,15 @@ _LOGOUT_TIMEOUT = 15
 
 _store = None
 _store_pid = None
+
+
+#: Added to the message of a refused login when the run remembers it.
+REFUSAL_REMEMBERED = (
+    " The other tasks of this run that log in to %s as %s fail with this message without sending a login: "
+    "every failed login counts toward a lockout (vCenter's single sign-on locks an account after 5 failed "
+    "logins in 180 seconds by default), so retrying from every task would lock the account out for "
+    "everything that uses it."
+)
 
 
 class SessionEntry(object):
@@ -82,24 +91,59 @@ class SessionEntry(object):
             json.dump(record, handle)
         os.replace(partial, self.path)
 
+    def _refusal(self):
+        """The message of a login this entry's account was refused in this run, else ``None``."""
+        try:
+            with open(self.path + ".refused") as handle:
+                return json.load(handle).get("msg")
+        except (OSError, ValueError):
+            return None
+
+    def _logged_in(self, login):
+        """``login()``; a refusal of the account itself (a :class:`VSphereError` of kind ``login``:
+        wrong password, locked or expired account; not a network failure) is remembered for the
+        run and raised with a message that says so."""
+        try:
+            return login()
+        except VSphereError as exc:
+            if exc.kind != "login":
+                raise
+            msg = exc.msg + REFUSAL_REMEMBERED % ("%s:%s" % (self._record["hostname"], self._record["port"]),
+                                                  self._record["username"])
+            partial = self.path + ".refused.new"
+            fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                json.dump(dict(msg=msg), handle)
+            os.replace(partial, self.path + ".refused")
+            raise VSphereError(msg, kind="login", fault=exc.fault)
+
     def checkout(self, login):
-        """``(cookie, True)`` for the stored session, else ``(login(), False)`` after storing it."""
+        """``(cookie, True)`` for the stored session, else ``(login(), False)`` after storing it.
+
+        A login refused to this account earlier in the run (wrong password, locked or expired
+        account) is not tried again: the :class:`VSphereError` of the first refusal is raised."""
         with self._locked():
+            refused = self._refusal()
+            if refused:
+                raise VSphereError(refused, kind="login")
             cookie = self._cookie()
             if cookie:
                 return cookie, True
-            cookie = login()
+            cookie = self._logged_in(login)
             self._store(cookie)
             return cookie, False
 
     def renew(self, stale_cookie, login):
         """The session to use instead of ``stale_cookie``, which vCenter no longer accepts: the
-        one another worker stored meanwhile, or a new login."""
+        one another worker stored meanwhile, or a new login (never after a refused one)."""
         with self._locked():
+            refused = self._refusal()
+            if refused:
+                raise VSphereError(refused, kind="login")
             cookie = self._cookie()
             if cookie and cookie != stale_cookie:
                 return cookie
-            cookie = login()
+            cookie = self._logged_in(login)
             self._store(cookie)
             return cookie
 
@@ -136,7 +180,12 @@ class SessionStore(object):
         os.chmod(directory, 0o700)
 
     def entry(self, hostname, port, username, password, validate_certs, proxy_host, proxy_port, session_manager):
-        identity = json.dumps([hostname, port, username, password], sort_keys=True).encode("utf-8")
+        """The entry of one connection key: every setting that decides where the requests go and how
+        the server is trusted (host, port, proxy, certificate validation and the CA bundle of the
+        environment) and who logs in (user, password). Named by a keyed hash of all of them."""
+        trust = [os.environ.get(name) for name in _TLS_ENVIRONMENT] if validate_certs else None
+        identity = json.dumps([hostname, port, username, password, bool(validate_certs), proxy_host, proxy_port,
+                               trust]).encode("utf-8")
         name = hmac.new(self._secret, identity, hashlib.sha256).hexdigest()
         record = dict(hostname=hostname, port=port, username=username, validate_certs=validate_certs,
                       proxy_host=proxy_host, proxy_port=proxy_port, session_manager=session_manager)
@@ -172,7 +221,7 @@ class SessionStore(object):
                 _set_environment(saved)
                 os.unlink(path)
         for name in os.listdir(self.directory):
-            if name.endswith(".memo"):
+            if name.endswith((".memo", ".refused")):
                 os.unlink(os.path.join(self.directory, name))
         return ended
 
