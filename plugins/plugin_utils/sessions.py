@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One vSphere session per Ansible run, shared by its tasks across forks (controller only).
 
-The tasks of a run that talk to the same vCenter as the same user with the same password use one
-login. The session cookie lives only in the run's private temporary directory (ansible-core's
-``DEFAULT_LOCAL_TMP``, mode 0700, removed when the run ends), in a 0600 file named by a keyed hash
-(HMAC-SHA256 with a secret that exists only in the run's memory) of host, port, user and password.
-Neither the password nor the cookie is ever written anywhere else, displayed or returned.
+The tasks of a run that talk to the same vCenter through the same connection settings as the same
+user with the same password use one login. The session cookie lives only in the run's private
+temporary directory (ansible-core's ``DEFAULT_LOCAL_TMP``, mode 0700, removed when the run ends), in
+a 0600 file named by a keyed hash (HMAC-SHA256 with a secret that exists only in the run's memory)
+of the connection key (:meth:`SessionStore.entry`). Neither the password nor the cookie is ever
+written anywhere else, displayed or returned. A login vCenter refused to the account is kept
+under the same key and raised again by every later task of the run instead of another ``Login``
+(an account lockout otherwise).
 
 Workers are forked from the main ``ansible-playbook`` process; a file lock per entry makes the
 first worker log in while the others wait for its cookie, so parallel forks share one login too.
