@@ -62,8 +62,18 @@ REFUSAL_REMEMBERED = (
 )
 
 
+def _write_private(path, value):
+    """Write ``value`` as JSON to a 0600 file: whole, then renamed, so that a reader (another
+    worker) sees the old content or the new one."""
+    partial = "%s.%d.new" % (path, os.getpid())
+    fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(value, handle, separators=(",", ":"))
+    os.replace(partial, path)
+
+
 class SessionEntry(object):
-    """The shared session of one (host, port, user, password) in the run's store."""
+    """The shared session of one connection key (:meth:`SessionStore.entry`) in the run's store."""
 
     def __init__(self, path, record):
         self.path = path
@@ -88,19 +98,16 @@ class SessionEntry(object):
     def _store(self, cookie):
         record = dict(self._record, cookie=cookie)
         record.update((name, os.environ.get(name)) for name in _TLS_ENVIRONMENT)
-        partial = self.path + ".new"
-        fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle)
-        os.replace(partial, self.path)
+        _write_private(self.path, record)
 
-    def _refusal(self):
-        """The message of a login this entry's account was refused in this run, else ``None``."""
+    def _raise_if_refused(self):
+        """Raise the refusal of a login this entry's account met earlier in the run, if any."""
         try:
             with open(self.path + ".refused") as handle:
-                return json.load(handle).get("msg")
+                msg = json.load(handle).get("msg")
         except (OSError, ValueError):
-            return None
+            return
+        raise VSphereError(msg, kind="login")
 
     def _logged_in(self, login):
         """``login()``; a refusal of the account itself (a :class:`VSphereError` of kind ``login``:
@@ -113,11 +120,7 @@ class SessionEntry(object):
                 raise
             msg = exc.msg + REFUSAL_REMEMBERED % ("%s:%s" % (self._record["hostname"], self._record["port"]),
                                                   self._record["username"])
-            partial = self.path + ".refused.new"
-            fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                json.dump(dict(msg=msg), handle)
-            os.replace(partial, self.path + ".refused")
+            _write_private(self.path + ".refused", dict(msg=msg))
             raise VSphereError(msg, kind="login", fault=exc.fault)
 
     def checkout(self, login):
@@ -126,9 +129,7 @@ class SessionEntry(object):
         A login refused to this account earlier in the run (wrong password, locked or expired
         account) is not tried again: the :class:`VSphereError` of the first refusal is raised."""
         with self._locked():
-            refused = self._refusal()
-            if refused:
-                raise VSphereError(refused, kind="login")
+            self._raise_if_refused()
             cookie = self._cookie()
             if cookie:
                 return cookie, True
@@ -140,9 +141,7 @@ class SessionEntry(object):
         """The session to use instead of ``stale_cookie``, which vCenter no longer accepts: the
         one another worker stored meanwhile, or a new login (never after a refused one)."""
         with self._locked():
-            refused = self._refusal()
-            if refused:
-                raise VSphereError(refused, kind="login")
+            self._raise_if_refused()
             cookie = self._cookie()
             if cookie and cookie != stale_cookie:
                 return cookie
@@ -165,12 +164,7 @@ class SessionEntry(object):
     def remember(self, name, value):
         """Keep ``value`` (JSON data, no secret) for the later tasks of the run on this session:
         written whole, then renamed, so a reader sees the old value or the new one."""
-        path = self._memo_path(name)
-        partial = "%s.%d.new" % (path, os.getpid())
-        fd = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(value, handle, separators=(",", ":"))
-        os.replace(partial, path)
+        _write_private(self._memo_path(name), value)
 
 
 class SessionStore(object):
