@@ -175,6 +175,10 @@ class VSphereClient(object):
         self._shared = None  # the shared-session entry this client uses, when it uses one
         self._reused = False  # the session came from the store (it may have ended meanwhile)
         self._collector = None  # the private PropertyCollector of a shared session
+        self._collector_generation = 0
+        #: Bumped each time the shared session is renewed: objects the old session created (a
+        #: private PropertyCollector and its filters) are gone with it.
+        self.session_generation = 0
 
     # -- session ------------------------------------------------------------------------------
     def _ssl_context(self):
@@ -227,8 +231,10 @@ class VSphereClient(object):
             self.content = self.si.RetrieveContent()
 
     def _login(self):
-        """Log in on the open stub (one request); returns the session cookie."""
-        self.content.sessionManager.Login(self.username, self._password, None)
+        """Log in on the open stub (one request); returns the session cookie. A refusal is a
+        :class:`VSphereError` (kind ``login`` when the account itself was refused)."""
+        with self._translated_login_errors():
+            self.content.sessionManager.Login(self.username, self._password, None)
         self._logged_in = True
         return self.stub.cookie
 
@@ -267,13 +273,18 @@ class VSphereClient(object):
         if self._reused:
             stub.cookie = cookie
         invoke = stub.InvokeMethod
-        renewing = threading.Lock()
+        renewing = threading.RLock()
+        local = threading.local()
 
         def invoke_renewing(mo, info, args):
             sent_with = stub.cookie
             try:
                 return invoke(mo, info, args)
             except vim.fault.NotAuthenticated:
+                # A request of the renewal itself (its Login) refused NotAuthenticated: no renewal
+                # within a renewal; the refusal is the answer.
+                if getattr(local, "renewing", False):
+                    raise
                 # Requests sent at once from several threads (a bulk wave's starts) are refused
                 # together: the first renews the session, the others resend with its cookie.
                 with renewing:
@@ -281,8 +292,12 @@ class VSphereClient(object):
                         if not self._reused:
                             raise
                         self._reused = False
-                        with self._translated_login_errors():
+                        local.renewing = True
+                        try:
                             stub.cookie = self._shared.renew(sent_with, self._login)
+                        finally:
+                            local.renewing = False
+                        self.session_generation += 1
                 return invoke(mo, info, args)
 
         stub.InvokeMethod = invoke_renewing
@@ -355,7 +370,10 @@ class VSphereClient(object):
         """
         if self._shared is None:
             return self.content.propertyCollector
+        if self._collector is not None and self._collector_generation != self.session_generation:
+            self._collector = None  # it belonged to a session that has ended: gone with it
         if self._collector is None:
+            self._collector_generation = self.session_generation
             try:
                 self._collector = self.content.propertyCollector.CreatePropertyCollector()
             except vmodl.MethodFault as fault:

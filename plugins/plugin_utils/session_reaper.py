@@ -176,7 +176,7 @@ def _lock(fd, deadline):
 
 def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT):
     """Log out every session stored in ``directory`` (best effort: an ended one needs nothing) and
-    delete its record, then everything else the sessions kept. Each record is ended under its
+    delete its record, then every other file but the locks (a worker may hold one). Each record is ended under its
     entry's lock, so a worker that renews the session meanwhile waits and then logs in anew.
     Past ``deadline`` (``time.monotonic()``), or without a ``client_class`` (pyVmomi could not be
     loaded), the records are only deleted. Returns how many logouts vCenter accepted."""
@@ -216,8 +216,8 @@ def end_sessions(directory, client_class, deadline=None, timeout=LOGOUT_TIMEOUT)
         names = os.listdir(directory)
     except OSError:
         names = []
-    for name in names:
-        if name.endswith(".memo"):
+    for name in names:  # what the sessions kept (memos, a remembered refusal): all but the locks
+        if not name.endswith(".lock"):
             try:
                 os.unlink(os.path.join(directory, name))
             except OSError:
@@ -321,13 +321,14 @@ def die_with_parent(parent_pid):
 # -- the reaper process -----------------------------------------------------------------------------
 def _detach():
     """Fork: the parent (the process the main process waits for) exits at once; the child, in a
-    session of its own already (``start_new_session``), goes on and is nobody's child to reap."""
-    if os.fork() > 0:
-        os._exit(0)
+    session of its own already (``start_new_session``), goes on and is nobody's child to reap.
+    The signal handlers are set before the fork, so that the child has them from its first moment."""
     for number in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         # a stray Ctrl-C or hang-up must not cut a logout short; SIGTERM ends the wait for the run
         # only: the sessions are still ended (see _terminate)
         signal.signal(number, signal.SIG_IGN if number != signal.SIGTERM else _terminate)
+    if os.fork() > 0:
+        os._exit(0)
 
 
 class _Terminated(Exception):

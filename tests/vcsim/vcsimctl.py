@@ -386,7 +386,8 @@ class Simulator:
     def inject_faults(self, vm: str, **faults) -> str:
         """Set the faults of ``vm`` (a moid or a name) in the running launcher, replacing its
         former ones (none given: cleared); returns the VM's moid. ``faults``: ``tools``,
-        ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``refuse``, ``drop``, ``end_session``
+        ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``refuse``, ``drop``, ``end_session``,
+        ``end_session_at``
         (see launcher/faults.go)."""
         if self.tls:
             ctx = ssl.create_default_context()

@@ -132,7 +132,8 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ended.note(r, method, body)
 	h.ended.forget(r, method)
-	if thisType == "VirtualMachine" && takeEndSession(thisValue, method) && h.ended.endByFault(r) {
+	if ((thisType == "VirtualMachine" && takeEndSession(thisValue, method)) ||
+		(thisType == "PropertyCollector" && takeEndSessionAt(method))) && h.ended.endByFault(r) {
 		writeNotAuthenticated(w, thisType, thisValue)
 		return
 	}
