@@ -20,17 +20,23 @@ does not reach it and the main process has no child to reap. It then:
   store's files and exits. A run that ended normally has done that itself (``atexit``): the reaper
   finds no store and exits;
 * as a last resort, while the main process lives: when no task of the run has started with the
-  store for :data:`IDLE_TIMEOUT` seconds (the store's directory is touched at each task start) and
+  store for :data:`IDLE_TIMEOUT` seconds (each task start, login and memo touches its directory) and
   no worker process of the run exists (no task is running, so nobody uses a session), it logs the
   sessions out and deletes their cookies; a later task logs in again. This covers a run that hangs
   or is stopped (``SIGSTOP``) between tasks: vCenter would end its sessions after its own idle
   timeout (30 minutes by default) and the cookies would stay on disk as long as the run.
 
-The workers of a run are another way to outlive it: ansible-core starts each in a session of its
-own (``setsid``), so a kill of the run's process group does not reach them, and a task that waits
-(a guest shutdown, a vSphere task) would go on, and act on vCenter, after its run was cancelled.
-:func:`die_with_parent` asks Linux to send a worker ``SIGTERM`` when the main process ends
-(``PR_SET_PDEATHSIG``); ansible-core's worker handler then ends the worker's own process group.
+The workers of a run are another way to outlive it: they survive the main process alone, and
+ansible-core 2.19 and later start each in a session of its own (``setsid``), out of reach of a
+kill of the run's process group; a task that waits (a guest shutdown, a vSphere task) would go on,
+and act on vCenter, after its run was cancelled. :func:`die_with_parent` asks Linux to send a
+worker that runs one of our tasks ``SIGTERM`` when the main process ends (``PR_SET_PDEATHSIG``);
+the worker ends, and its handler (2.19+) ends its process group with it (a shipped module).
+
+If the reaper is killed too (``SIGKILL`` to every process of the user, a lost machine), vCenter's
+idle timeout is what is left. On systems without ``/proc`` and ``PR_SET_PDEATHSIG`` the main process
+is watched through ``kill(pid, 0)`` alone, the idle last resort does not act and workers are not
+bound to the main process.
 
 Only the standard library is imported at the top, so that this file runs as a script; the logout
 uses ``module_utils/client.py``, loaded from the path the main process gives (it imports nothing
