@@ -294,8 +294,10 @@ def start(directory, client_file, idle_timeout=IDLE_TIMEOUT):
     """Start the reaper of the store ``directory`` for this (the main) process. Returns once it is
     detached (the intermediate process has exited); raises ``OSError`` if it cannot start,
     ``subprocess.TimeoutExpired`` if it does not detach."""
+    # -I: no PYTHONPATH, user site or script directory; pyVmomi is found where this process finds it
     cmd = [sys.executable, "-I", os.path.abspath(__file__), "--store", directory, "--pid", str(os.getpid()),
-           "--start", process_start(os.getpid()) or "-", "--client", client_file, "--idle", str(int(idle_timeout))]
+           "--start", process_start(os.getpid()) or "-", "--client", client_file, "--idle", str(int(idle_timeout)),
+           "--path", os.pathsep.join(entry for entry in sys.path if entry)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             close_fds=True, start_new_session=True, cwd="/", env=_environment())
     try:
@@ -350,6 +352,7 @@ def _main(argv):
     args = dict(zip(argv[0::2], argv[1::2]))
     directory, pid, client_file = args["--store"], int(args["--pid"]), args["--client"]
     start = "" if args.get("--start", "-") == "-" else args["--start"]
+    sys.path.extend(entry for entry in args.get("--path", "").split(os.pathsep) if entry and entry not in sys.path)
     _detach()
     try:
         watch(directory, pid, start, client_file, idle_timeout=int(args.get("--idle", IDLE_TIMEOUT)))

@@ -309,7 +309,7 @@ def test_die_with_parent_does_nothing_in_a_process_that_is_not_the_child():
 
 
 # -- the real process -------------------------------------------------------------------------------
-def _main_with_reaper(store, client):
+def _main_with_reaper(store, client, extra_path=()):
     """A stand-in for ansible-playbook: starts the reaper of ``store``, then waits to be killed."""
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
         import sys, time
@@ -318,7 +318,7 @@ def _main_with_reaper(store, client):
         session_reaper.start(%r, %r)
         print("started", flush=True)
         time.sleep(60)
-    """ % (sys.path, str(store), client))], stdout=subprocess.PIPE, text=True,
+    """ % (list(extra_path) + sys.path, str(store), client))], stdout=subprocess.PIPE, text=True,
         env=dict(os.environ, VMWARE_PASSWORD="s3cret"))
 
 
@@ -379,3 +379,32 @@ def test_a_reaper_sent_sigterm_ends_the_sessions_and_leaves_the_live_run_its_sto
     finally:
         main.kill()
         main.wait()
+
+
+@pytest.mark.skipif(not LINUX, reason="/proc")
+def test_the_reaper_finds_pyvmomi_where_the_run_found_it(tmp_path):
+    """The reaper runs isolated (-I: no PYTHONPATH); what the run imports from its sys.path (pyVmomi
+    installed through PYTHONPATH, say) the reaper's logout imports too."""
+    libs = tmp_path / "libs"
+    libs.mkdir()
+    log = tmp_path / "ended.log"
+    (libs / "reaper_probe_dependency.py").write_text("LOG = %r\n" % str(log))
+    client = tmp_path / "client_with_dependency.py"
+    client.write_text(textwrap.dedent("""
+        import reaper_probe_dependency
+        class VSphereClient(object):
+            def __init__(self, **kwargs):
+                pass
+            def end_session(self, cookie, session_manager):
+                with open(reaper_probe_dependency.LOG, "a") as handle:
+                    handle.write(cookie + "\\n")
+    """))
+    store = _store(tmp_path / "s", "cookie-a")
+    main = _main_with_reaper(store, str(client), extra_path=[str(libs)])
+    try:
+        assert main.stdout.readline() == "started\n"
+    finally:
+        main.kill()
+        main.wait()
+    assert _wait(lambda: log.exists() and _reaper_of(store) is None)
+    assert log.read_text().split() == ["cookie-a"]
