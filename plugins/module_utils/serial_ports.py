@@ -18,7 +18,7 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri, masked, userinfo_spans
 
 MAX_PORTS = 32
 BACKING_TYPES = ("network", "pipe", "file", "device", "thinprint")
@@ -90,10 +90,24 @@ def _long_host(uri, host):
 
 def validate_service_uri(uri, direction, proxied):
     """An error message for a ``service_uri`` vSphere would not accept, or ``None``. The URI is
-    quoted with its user info masked (``mask_uri``)."""
+    quoted with its password masked (``mask_uri``). A user name or password in it is refused unless
+    the port goes through a vSPC (``proxied``), where the URI is only passed on to the concentrator;
+    the rest of the URI is checked without them."""
     shown = mask_uri(uri)
     if not uri or uri != uri.strip() or any(c.isspace() for c in uri):
         return "must be a non-empty URI without spaces, for example telnet://:7001 (listen) or tcp://host:7001"
+    userinfo = userinfo_spans(uri)
+    if userinfo:  # the rest is checked without them, and then the credentials
+        uri = uri[:userinfo[0][0]] + uri[userinfo[0][1] + 1:]
+    problem = _service_uri_problem(uri, shown, direction, proxied)
+    if problem is None and userinfo and not proxied:
+        return ("'%s' carries a user name or password: vSphere connects to or listens on HOST:PORT without "
+                "credentials and would read them as part of the host name; write %s (only through a "
+                "vSPC, with proxy_uri, is the service URI passed on to the concentrator with them)" % (shown, uri))
+    return problem
+
+
+def _service_uri_problem(uri, shown, direction, proxied):
     missing_colon = re.match(r"^([a-z0-9+]+)://([0-9]{1,5})$", uri)
     if missing_colon:
         return ("'%s' has no colon before the port: vSphere reads '%s' as a host name and the port fails with "
@@ -317,10 +331,8 @@ def predicted(current, changes):
 
 
 def masked_backing(backing):
-    """A backing as results and diffs show it: the user info of its URIs masked."""
-    if not backing or not any(backing.get(k) for k in ("service_uri", "proxy_uri")):
-        return backing
-    return dict((k, mask_uri(v) if k in ("service_uri", "proxy_uri") else v) for k, v in backing.items())
+    """A backing as results and diffs show it: the passwords of its URIs masked (``masking.masked``)."""
+    return masked(backing)
 
 
 def public_port(port):
