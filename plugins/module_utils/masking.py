@@ -12,6 +12,8 @@ goes through this module:
   user info when it has no ``:`` (a token: ``********@port-1``).
 - :func:`masked` applies it to the URI options (:data:`URI_OPTIONS`) of any nesting of dicts and
   lists (a backing, a port, a diff, an audit record).
+- :func:`masked_change` is a URI in the "after" half of a diff: marked when only its credentials
+  changed, so that the change shows (in ``--diff`` and as drift in the audit).
 - :func:`uri_credentials` collects the user info and passwords of the URIs in a module's
   parameters; ``module.build_module`` adds them to the values Ansible removes from everything the
   module returns and logs (the ``invocation`` shown with ``-vvv`` included).
@@ -33,6 +35,8 @@ __metaclass__ = type
 import re
 
 MASK = "********"
+#: What the "after" half of a diff adds to a URI whose credentials alone changed (:func:`masked_change`).
+CHANGED = " (credentials changed)"
 #: Options whose value is a URI, or a host, that could carry user info without a scheme.
 URI_OPTIONS = ("hostname", "proxy_host", "service_uri", "proxy_uri")
 #: Shorter user infos and passwords are not added to what Ansible masks: they would mask words everywhere.
@@ -95,6 +99,15 @@ def host_of(uri):
     return rest.split("/", 1)[0]
 
 
+def masked_change(old, new):
+    """``new`` masked, as the "after" half of a diff shows it next to ``old``: marked
+    ``(credentials changed)`` when only the masked part differs, which would otherwise look unchanged."""
+    shown = mask_uri(new)
+    if old != new and isinstance(new, str) and mask_uri(old) == shown:
+        return shown + CHANGED
+    return shown
+
+
 def masked(value, option=None):
     """A copy of ``value`` (any nesting of dicts and lists) with the URI options
     (:data:`URI_OPTIONS`) masked by :func:`mask_uri`; everything else as it is."""
@@ -108,8 +121,10 @@ def masked(value, option=None):
 
 
 def uri_credentials(params, option=None):
-    """Every user info, and the password within it, of the URIs in ``params`` (any nesting of dicts
-    and lists); the scheme-less form counts only for the values of :data:`URI_OPTIONS`."""
+    """The secret of every URI in ``params`` (any nesting of dicts and lists), what :func:`mask_uri`
+    hides: the password, or the whole user info when it has no ``:`` or its password is too short to
+    be masked alone (:data:`MIN_SECRET`). The scheme-less form counts only for the values of
+    :data:`URI_OPTIONS`. Ansible then shows ``tcp://ops:********@host`` in the ``invocation`` too."""
     found = set()
     if isinstance(params, dict):
         for key, value in params.items():
@@ -120,7 +135,6 @@ def uri_credentials(params, option=None):
     elif isinstance(params, str):
         for begin, end in userinfo_spans(params, option in URI_OPTIONS):
             userinfo = params[begin:end]
-            found.add(userinfo)
-            if ":" in userinfo:
-                found.add(userinfo.split(":", 1)[1])
+            password = userinfo.partition(":")[2]
+            found.add(password if len(password) >= MIN_SECRET else userinfo)
     return set(value for value in found if len(value) >= MIN_SECRET)

@@ -18,7 +18,12 @@ __metaclass__ = type
 import copy
 import re
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri, masked, userinfo_spans
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import (
+    mask_uri,
+    masked,
+    masked_change,
+    userinfo_spans,
+)
 
 MAX_PORTS = 32
 BACKING_TYPES = ("network", "pipe", "file", "device", "thinprint")
@@ -354,13 +359,25 @@ def port_list(ports):
     return [public_port(item[1]) for item in sorted(ports.items(), key=_port_order)]
 
 
-def diff(before, after, powered_on):
-    """``{before, after}`` of the managed fields of every port, keyed ``port N``."""
-    def view(ports):
-        return dict(("port %s" % n, dict(comparable(p, powered_on), backing=masked_backing(p.get("backing"))))
-                    for n, p in ports.items())
+def _changed_backing(backing, old):
+    """``backing`` as the "after" half of a diff shows it: masked, and a URI whose credentials alone
+    changed from ``old`` (the backing before) marked so (``masking.masked_change``)."""
+    shown = masked_backing(backing)
+    if shown and old:
+        for key in ("service_uri", "proxy_uri"):
+            if key in shown:
+                shown[key] = masked_change(old.get(key), backing.get(key))
+    return shown
 
-    return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after)}}
+
+def diff(before, after, powered_on):
+    """``{before, after}`` of the managed fields of every port, keyed ``port N``; passwords masked."""
+    def view(ports, old=None):
+        return dict(("port %s" % n, dict(comparable(p, powered_on), backing=_changed_backing(
+            p.get("backing"), ((old or {}).get(n) or {}).get("backing"))))
+            for n, p in ports.items())
+
+    return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after, before)}}
 
 
 def datastore_of(path):

@@ -9,6 +9,7 @@ from ansible_collections.vmchannels.vsphere.plugins.filter.audit import audit_re
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import connection_errors
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import (
     host_of,
+    masked_change,
     mask_uri,
     masked,
     uri_credentials,
@@ -55,9 +56,7 @@ def test_mask_uri(uri, shown):
 def test_every_password_masked_whatever_its_characters(form, shown, password):
     uri = form % password
     assert mask_uri(uri) == shown
-    assert password in uri_credentials({"service_uri": uri})
-    assert "ops:" + password in uri_credentials({"service_uri": uri}) or "root:" + password in uri_credentials(
-        {"hostname": uri})
+    assert uri_credentials({"service_uri": uri}) == {password}
     assert host_of(uri) == shown.split("@")[-1].split("/")[0]
 
 
@@ -66,7 +65,7 @@ def test_free_text_masks_uris_with_a_scheme_up_to_white_space(password):
     text = "log in as ops@vsphere.local to telnet://ops:%s@vspc:1 and mail admin@example.com" % password
     assert mask_uri(text, schemeless=False) == (
         "log in as ops@vsphere.local to telnet://ops:********@vspc:1 and mail admin@example.com")
-    assert uri_credentials({"note": text}) == {"ops:" + password, password}
+    assert uri_credentials({"note": text}) == {password}
 
 
 def test_uri_credentials_of_nested_parameters():
@@ -74,8 +73,9 @@ def test_uri_credentials_of_nested_parameters():
               "vms": [{"name": "web01", "serial_ports": [{"number": 1, "backing": {
                   "service_uri": "tok:Pw-Token-2@port1", "proxy_uri": "telnet://a:Pw-Proxy-3@vspc:1"}}]}],
               "note": "see user@example.com", "pipe_name": "x:y@z"}
-    assert uri_credentials(params) == {"root:Pw-Host-1", "Pw-Host-1", "tok:Pw-Token-2", "Pw-Token-2",
-                                       "a:Pw-Proxy-3", "Pw-Proxy-3"}
+    assert uri_credentials(params) == {"Pw-Host-1", "Pw-Token-2", "Pw-Proxy-3"}
+    # a token (no ":") or a password too short to be masked alone: the whole user info
+    assert uri_credentials({"service_uri": "T0ken-9@port", "proxy_uri": "telnet://ops:pw@v:1"}) == {"T0ken-9", "ops:pw"}
 
 
 def test_masked_copies_and_masks_only_uri_options():
@@ -144,3 +144,32 @@ def test_audit_report_shows_masked_uris_whatever_the_results_fed_in(password):
     shown = json.dumps(report) + backing_text(raw) + repr(serial_drift({"port 1": {"backing": raw}}, {}))
     assert password not in shown
     assert "ops:********@name via vSPC telnet://a:********@vspc:1" in report["vms"][0]["serial_ports"][0]["backing_text"]
+
+
+@pytest.mark.parametrize("old,new,shown", [
+    ("ops:Se/cret@port-1", "ops:Other/pw@port-1", "ops:********@port-1 (credentials changed)"),
+    ("T0ken-1@port-1", "T0ken-2@port-1", "********@port-1 (credentials changed)"),
+    ("ops:Se/cret@port-1", "ops:Se/cret@port-2", "ops:********@port-2"),  # the change shows by itself
+    ("ops:Se/cret@port-1", "ops:Se/cret@port-1", "ops:********@port-1"),
+    (None, "ops:Se/cret@port-1", "ops:********@port-1"),
+])
+def test_masked_change(old, new, shown):
+    assert masked_change(old, new) == shown
+
+
+def test_a_changed_password_alone_shows_in_the_diff_and_as_drift():
+    """Masked, two passwords look alike: the diff's "after" half says the credentials changed, so that
+    --diff shows a change and the audit a drift (the module plans an edit)."""
+    def port(password):
+        return {"number": 1, "yield_on_poll": True, "start_connected": True, "allow_guest_control": False,
+                "backing": {"type": "network", "service_uri": "ops:%s@port-1" % password, "direction": "server",
+                            "proxy_uri": "telnet://vspc:1"}}
+
+    halves = diff({1: port("Old/Pw#1")}, {1: port("New/Pw#2")}, False)
+    before, after = halves["before"]["serial_ports"]["port 1"], halves["after"]["serial_ports"]["port 1"]
+    assert before["backing"]["service_uri"] == "ops:********@port-1"
+    assert after["backing"]["service_uri"] == "ops:********@port-1 (credentials changed)"
+    assert after["backing"]["proxy_uri"] == "telnet://vspc:1"
+    assert serial_drift({"port 1": before}, {"port 1": after}) == [
+        "port 1: service_uri ops:********@port-1 -> ops:********@port-1 (credentials changed)"]
+    assert "Pw" not in repr(halves)
