@@ -13,6 +13,8 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
+from types import MappingProxyType
+
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import host_of, mask_uri
 
 
@@ -88,10 +90,10 @@ def vm_identity_argument_spec():
     )
 
 
-VM_IDENTITY_MODULE_KWARGS = dict(
-    required_one_of=[("name", "uuid", "moid")],
-    mutually_exclusive=[("name", "uuid", "moid")],
-)
+VM_IDENTITY_MODULE_KWARGS = MappingProxyType(dict(
+    required_one_of=(("name", "uuid", "moid"),),
+    mutually_exclusive=(("name", "uuid", "moid"),),
+))
 
 
 _UUID_HEX = "0123456789abcdefABCDEF"

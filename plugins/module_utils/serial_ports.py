@@ -17,6 +17,7 @@ __metaclass__ = type
 
 import copy
 import re
+from types import MappingProxyType
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import (
     mask_uri,
@@ -27,23 +28,24 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import 
 
 MAX_PORTS = 32
 BACKING_TYPES = ("network", "pipe", "file", "device", "thinprint")
-BACKING_FIELDS = {
+BACKING_FIELDS = MappingProxyType({
     "network": ("service_uri", "direction", "proxy_uri"),
     "pipe": ("pipe_name", "endpoint", "no_rx_loss"),
     "file": ("file_path",),
     "device": ("device_name", "auto_detect"),
     "thinprint": (),
-}
+})
 #: Defaults of backing fields left unset: the backing you give is the backing you get.
-BACKING_DEFAULTS = {
-    "network": {"direction": "server", "proxy_uri": None},
-    "pipe": {"endpoint": "server", "no_rx_loss": False},
-    "file": {},
-    "device": {"device_name": None, "auto_detect": False},
-    "thinprint": {},
-}
+BACKING_DEFAULTS = MappingProxyType({
+    "network": MappingProxyType({"direction": "server", "proxy_uri": None}),
+    "pipe": MappingProxyType({"endpoint": "server", "no_rx_loss": False}),
+    "file": MappingProxyType({}),
+    "device": MappingProxyType({"device_name": None, "auto_detect": False}),
+    "thinprint": MappingProxyType({}),
+})
 OPTIONS = ("yield_on_poll", "start_connected", "allow_guest_control", "connected")
-NEW_PORT_DEFAULTS = {"yield_on_poll": True, "start_connected": True, "allow_guest_control": False, "connected": False}
+NEW_PORT_DEFAULTS = MappingProxyType(
+    {"yield_on_poll": True, "start_connected": True, "allow_guest_control": False, "connected": False})
 
 SERVICE_URI_SCHEMES = ("telnet", "telnets", "tcp", "tcp4", "tcp6", "ssl", "tcp+ssl", "tcp4+ssl", "tcp6+ssl")
 _PORT = r"(?P<port>[0-9]{1,5})"
