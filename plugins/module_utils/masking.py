@@ -120,6 +120,16 @@ def masked(value, option=None):
     return value
 
 
+def carries_credentials(value, option=None):
+    """Whether a URI in ``value`` (any nesting of dicts and lists) has a user info: the scheme-less
+    form counts for the values of :data:`URI_OPTIONS`, ``SCHEME://`` URIs anywhere."""
+    if isinstance(value, dict):
+        return any(carries_credentials(item, key) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(carries_credentials(item, option) for item in value)
+    return bool(userinfo_spans(value, option in URI_OPTIONS))
+
+
 def uri_credentials(params, option=None):
     """The secret of every URI in ``params`` (any nesting of dicts and lists), what :func:`mask_uri`
     hides: the password, or the whole user info when it has no ``:`` or its password is too short to

@@ -437,3 +437,29 @@ def test_passwords_of_any_character_never_shown(fresh_vcsim, tmp_path):
     seen.update(("audit " + ext, text) for ext, text in reports.items())
     _assert_no_password(seen)
     assert other_sessions(sim) == []
+
+
+def test_serial_console_role_never_prints_uri_passwords(fresh_vcsim, tmp_path):
+    """The serial_console role with vSPC service URIs carrying passwords, at -vvv with --diff, in bulk
+    mode then in the default mode (a changed password each time), with a VM whose invalid input makes
+    the role plan its group one VM at a time: the role's facts and loop items never print a password
+    (its internal facts are not printed then, its loops go over names), the VMs get the URIs as given."""
+    sim = fresh_vcsim(vm=2)
+    with Reader(sim) as reader:
+        for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+            power(reader.vm(name), "poweredOff")
+    for bulk, password in ((True, PASSWORDS["/"]), (False, PASSWORDS["#"])):
+        ports = _vspc_ports([password])
+        hosts = {"DC0_H0_VM0": {"serial_console_ports": ports}, "DC0_H0_VM1": {"serial_console_ports": ports},
+                 "DC0_C0_RP0_VM0": {"serial_console_ports": [{"number": 33, "backing": {"type": "thinprint"}}]}}
+        inventory = tmp_path / "hosts.json"
+        inventory.write_text(json.dumps({"vms": {"hosts": hosts, "vars": {"ansible_connection": "local"}}}))
+        run = run_playbook(tmp_path, [{"import_playbook": os.path.join(ROOT, "playbooks", "serial_console.yml")}],
+                           sim=sim, inventory=str(inventory), name="bulk" if bulk else "default",
+                           args=["-vvv", "--diff", "-e", json.dumps({"serial_console_bulk": bulk})])
+        assert run.rc == 2, run  # DC0_C0_RP0_VM0 fails (port 33), the others are configured
+        assert "ops:********@port-1" in run.stdout  # the diff, masked
+        with Reader(sim) as reader:
+            for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+                assert serial_ports(reader.vm(name))[1]["backing"]["serviceURI"] == ports[0]["backing"]["service_uri"]
+        _assert_no_password({"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results)})

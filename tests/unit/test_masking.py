@@ -173,3 +173,16 @@ def test_a_changed_password_alone_shows_in_the_diff_and_as_drift():
     assert serial_drift({"port 1": before}, {"port 1": after}) == [
         "port 1: service_uri ops:********@port-1 -> ops:********@port-1 (credentials changed)"]
     assert "Pw" not in repr(halves)
+
+
+def test_filters_for_roles_and_playbooks():
+    from ansible_collections.vmchannels.vsphere.plugins.filter.masking import FilterModule
+
+    filters = FilterModule().filters()
+    ports = [{"number": 1, "backing": {"type": "network", "service_uri": "ops:Se/cret@n", "proxy_uri": "telnet://v:1"}}]
+    assert filters["uri_credentials_in"](ports) is True
+    assert filters["uri_credentials_in"]([{"host": "vm1", "entry": {"serial_ports": ports}}]) is True
+    assert filters["uri_credentials_in"]([{"number": 1, "backing": {"type": "pipe", "pipe_name": "a:b@c"}}]) is False
+    assert filters["uri_credentials_in"]({"note": "see telnet://a:b@h:1"}) is True
+    assert filters["uri_credentials_in"]([]) is False
+    assert filters["masked_uris"](ports)[0]["backing"]["service_uri"] == "ops:********@n"
