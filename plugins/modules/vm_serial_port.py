@@ -82,7 +82,8 @@ options:
                 Messages, results, diffs, the C(-vvv) output and the audit reports show
                 V(********) in its place (the whole user info when it has no V(:)). The user info
                 is taken to end at the last V(@) of the URI, so an V(@) after the host (in a V(#)
-                option) masks what precedes it too.
+                option) masks what precedes it too. In the diff, a URI whose password alone changes
+                is marked C(credentials changed).
             type: str
           direction:
             description:
