@@ -14,9 +14,11 @@ goes through this module:
   lists (a backing, a port, a diff, an audit record).
 - :func:`masked_change` is a URI in the "after" half of a diff: marked when only its credentials
   changed, so that the change shows (in ``--diff`` and as drift in the audit).
-- :func:`uri_credentials` collects the user info and passwords of the URIs in a module's
-  parameters; ``module.build_module`` adds them to the values Ansible removes from everything the
+- :func:`uri_credentials` collects what :func:`mask_uri` hides of the URIs in a module's
+  parameters; ``module.build_module`` adds it to the values Ansible removes from everything the
   module returns and logs (the ``invocation`` shown with ``-vvv`` included).
+- :func:`carries_credentials` tells whether a value holds such a URI (for roles: filter
+  ``uri_credentials_in``).
 
 Where the user info ends: a password may hold ``/``, ``?``, ``#``, ``@``, ``:``, ``%`` or spaces,
 and then the strict parse of RFC 3986 (the authority ends at the first ``/``, ``?`` or ``#``, as
