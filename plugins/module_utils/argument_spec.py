@@ -13,7 +13,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+from types import MappingProxyType
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import host_of, mask_uri
 
 
 def base_argument_spec():
@@ -61,7 +63,7 @@ def connection_errors(params):
     hostname = params.get("hostname")
     if hostname and hostname.strip():
         if "://" in hostname or "/" in hostname or "@" in hostname:
-            host = hostname.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+            host = host_of(hostname)
             errors.append("hostname '%s' is a URL; give the host name or address only, for example '%s' "
                           "(and the port in port, the user name and password in username and password)"
                           % (mask_uri(hostname), host or "vc.example.com"))
@@ -70,7 +72,7 @@ def connection_errors(params):
                           "vc.example.com" % hostname)
     proxy = params.get("proxy_host")
     if proxy and ("://" in proxy or "/" in proxy or "@" in proxy or any(c.isspace() for c in proxy)):
-        host = proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+        host = host_of(proxy).split(":", 1)[0]
         errors.append("proxy_host '%s' is not a host name; give the proxy's host name or address only, for "
                       "example '%s', and its port in proxy_port (a proxy that needs a user name and password is "
                       "not supported)" % (mask_uri(proxy), host or "proxy.example.com"))
@@ -88,10 +90,10 @@ def vm_identity_argument_spec():
     )
 
 
-VM_IDENTITY_MODULE_KWARGS = dict(
-    required_one_of=[("name", "uuid", "moid")],
-    mutually_exclusive=[("name", "uuid", "moid")],
-)
+VM_IDENTITY_MODULE_KWARGS = MappingProxyType(dict(
+    required_one_of=(("name", "uuid", "moid"),),
+    mutually_exclusive=(("name", "uuid", "moid"),),
+))
 
 
 _UUID_HEX = "0123456789abcdefABCDEF"

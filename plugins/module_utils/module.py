@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib, remove_values
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     base_argument_spec,
@@ -29,13 +29,36 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import (
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import uri_credentials
 
 
+class _Module(AnsibleModule):
+    """``AnsibleModule`` that adds the credentials inside URI options (``masking.uri_credentials``) to
+    the values it removes from what it returns and logs, also when it fails while it is being built
+    (a wrong type or an unknown option: its result still carries the ``invocation`` shown with -vvv)."""
+
+    def _no_log_uri_credentials(self):
+        self.no_log_values.update(uri_credentials(getattr(self, "params", None) or {}))
+
+    def exit_json(self, **kwargs):
+        self._no_log_uri_credentials()
+        super(_Module, self).exit_json(**kwargs)
+
+    def fail_json(self, *args, **kwargs):
+        self._no_log_uri_credentials()
+        super(_Module, self).fail_json(*args, **kwargs)
+
+    def log(self, msg, log_args=None):
+        self._no_log_uri_credentials()
+        if log_args:
+            log_args = remove_values(log_args, self.no_log_values)
+        super(_Module, self).log(msg, log_args=log_args)
+
+
 def build_module(argument_spec, **kwargs):
     """An ``AnsibleModule`` with the connection options added to ``argument_spec``. Credentials
     inside URI options are masked in everything the module returns, like the password."""
     spec = base_argument_spec()
     spec.update(argument_spec)
-    module = AnsibleModule(argument_spec=spec, **kwargs)
-    module.no_log_values.update(uri_credentials(module.params))
+    module = _Module(argument_spec=spec, **kwargs)
+    module._no_log_uri_credentials()
     return module
 
 

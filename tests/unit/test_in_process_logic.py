@@ -5,6 +5,7 @@ import importlib
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -104,6 +105,32 @@ def test_run_main_reports_a_failure_and_an_unhandled_exception():
     res = in_process.run_main(raises, in_process.encode_arguments({}), {}, None)
     assert res["rc"] == 1
     assert "a bug" in res["stdout"] + res["stderr"]
+
+
+@pytest.mark.parametrize("code,rc,stderr", [
+    ("cannot go on: pyVmomi is missing", 1, "cannot go on: pyVmomi is missing\n"),
+    (None, 0, ""), (0, 0, ""), (3, 3, ""), (False, 0, ""), (["a", 1], 1, "['a', 1]\n"),
+])
+def test_run_main_exits_like_python_on_sys_exit(code, rc, stderr):
+    """``sys.exit(code)`` in-process ends as the shipped module's process would: Python writes a code
+    that is neither None nor an integer to stderr and exits 1 (the text was lost before)."""
+    def main():
+        sys.exit(code)
+
+    res = in_process.run_main(main, in_process.encode_arguments({}), {}, None)
+    assert (res["rc"], res["stderr"], res["stdout"]) == (rc, stderr, "")
+
+
+def test_sys_exit_text_is_what_a_shipped_module_prints(tmp_path):
+    script = tmp_path / "module.py"
+    script.write_text("import sys\nsys.exit('cannot go on: pyVmomi is missing')\n")
+    shipped = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+
+    def main():
+        sys.exit("cannot go on: pyVmomi is missing")
+
+    res = in_process.run_main(main, in_process.encode_arguments({}), {}, None)
+    assert (res["rc"], res["stderr"]) == (shipped.returncode, shipped.stderr)
 
 
 def test_run_main_prints_nothing_on_the_worker_stdout(capsys):
