@@ -177,6 +177,28 @@ def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
     return requests
 
 
+def folder_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The datastore file requests (``/folder/...``) of a launcher trace file, in order, as dicts
+    with "http" (GET, HEAD...), "path", "session", "status" (the HTTP status answered), "range"
+    (the Range header sent, absent without one) and "served" (body bytes sent). `since` is a byte
+    offset (see Simulator.reset_trace)."""
+    try:
+        with open(trace_file, "rb") as f:
+            f.seek(since)
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in data.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("path", "").startswith("/folder"):
+            out.append(rec)
+    return out
+
+
 def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
     """Counter of the SOAP method names of :func:`soap_methods`; sum(counter.values()) = SOAP
     round trips."""
@@ -382,6 +404,12 @@ class Simulator:
         if not self.trace_file:
             raise SimulatorError("started with trace=False")
         return soap_requests(self.trace_file, self._trace_offset)
+
+    def folder_requests(self) -> list:
+        """The datastore file requests (see folder_requests) since start() or reset_trace()."""
+        if not self.trace_file:
+            raise SimulatorError("started with trace=False")
+        return folder_requests(self.trace_file, self._trace_offset)
 
     def inject_faults(self, vm: str, **faults) -> str:
         """Set the faults of ``vm`` (a moid or a name) in the running launcher, replacing its
