@@ -287,6 +287,32 @@ class VSphereClient(object):
 
         stub.InvokeMethod = invoke_renewing
 
+    def renew_ended_session(self, refused_cookie):
+        """After an HTTP request outside the SOAP API (datastore file access) was refused with 401
+        while sent with ``refused_cookie``: whether the request may be sent again.
+
+        vCenter answers 401 both for an ended session and for a user who lacks the privileges, so
+        the session is asked (one request, ``SessionManager.currentSession``). A session that ended
+        is replaced by a new login (the run's shared one through the store, like a refused SOAP
+        request); a live session means the refusal is about privileges: ``False``."""
+        try:
+            current = self.content.sessionManager.currentSession
+        except vim.fault.NotAuthenticated:
+            current = None
+        except vmodl.MethodFault as fault:
+            raise fault_to_error(fault, "checking the session")
+        if self.stub.cookie != refused_cookie:
+            return True  # renewed meanwhile (a shared session renewed by the read above)
+        if current is not None:
+            return False
+        with self._translated_login_errors():
+            if self._shared is not None:
+                self._reused = False
+                self.stub.cookie = self._shared.renew(refused_cookie, self._login)
+            else:
+                self._login()
+        return True
+
     @contextmanager
     def _translated_login_errors(self):
         """Every failure of opening a session as one :class:`VSphereError` with a clear message."""
