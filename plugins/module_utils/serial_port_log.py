@@ -131,7 +131,7 @@ def select_port(ports, number, label):
                              % (label, len(files), _port_names(dict((p["number"], p) for p in files))))
         port = files[0]
     if port["backing"]["type"] != "file":
-        raise ValueError("Serial port %s of %s is backed by %s, not an output file: there is no file to read."
+        raise ValueError("Serial port %s of %s has no output file to read: it is backed by %s."
                          % (port["number"], label, _describe_backing(port["backing"])))
     return port
 

@@ -13,16 +13,17 @@ short_description: Read what a vSphere VM writes to its file-backed serial port
 version_added: 0.1.0
 author: vmchannels maintainers (@vmchannels)
 description:
-  - Reads the output file of a VM's serial port (backing type C(file)): the guest's console output,
-    boot messages, a kernel panic, the login prompt of a getty on C(ttyS0).
+  - Reads the output file of a VM's serial port (backing type C(file)), that is the guest's console
+    output, boot messages, a kernel panic, the login prompt of a getty on C(ttyS0).
   - The file is read through vCenter's datastore HTTP access (C(/folder/...?dcPath=...&dsName=...))
-    with the run's vSphere session: no second login, no ESXi credentials.
+    with the run's vSphere session (no second login, no ESXi credentials).
   - Reads only what it needs with HTTP Range requests. A tail asks for the last 8 KiB
-    (C(Range: bytes=-8192)), whose answer also gives the file's size, then for earlier ranges of
-    growing size until it has O(tail_lines) lines or O(max_bytes); a read after O(since) is one
-    request. A 1 GiB log costs kilobytes.
-  - With O(wait_for), polls the file until a line matches, with B(one request per poll)
-    (C(Range: bytes=<offset>-)) that returns only the bytes written since the previous poll.
+    (header C(Range) V(bytes=-8192)), whose answer also gives the file's size, then for earlier
+    ranges of growing size until it has O(tail_lines) lines or O(max_bytes); a read after O(since) is
+    one request. A 1 GiB log costs kilobytes.
+  - With O(wait_for), polls the file until a line matches, with B(one request per poll) (header
+    C(Range) V(bytes=<offset>-<offset + max_bytes - 1>)) that returns only the bytes written since
+    the previous poll.
   - Bytes that are not UTF-8 become the replacement character; they never fail the task.
   - The VM's devices, the datastores it uses and the folders above it are read in one request.
 extends_documentation_fragment:
@@ -51,7 +52,7 @@ options:
     type: int
   since:
     description:
-      - A byte offset: return only what was written after it. Give it the RV(next_offset) of an
+      - A byte offset; return only what was written after it. Give it the RV(next_offset) of an
         earlier run to collect the output incrementally (from a loop or a scheduled job).
       - When the file is now shorter than O(since) (truncated, replaced), it is read from its start and
         RV(truncated) is true.
@@ -68,7 +69,7 @@ options:
         matches (searched with C(re.search)); the line is returned as RV(matched).
       - The lines read first (the tail, or what follows O(since)) are searched too; give O(since) to
         wait for new output only.
-      - The last line does not need a line break (a prompt such as C(login: ) matches).
+      - "The last line does not need a line break (a prompt such as V(login: ) matches)."
       - On timeout the task fails with the last lines in its message and in RV(lines).
     type: str
   wait_timeout:
@@ -82,7 +83,7 @@ options:
   dest:
     description:
       - Also save what was read (the bytes of RV(lines), or the whole file with O(dest_whole_file)) to
-        this file, on the host the task runs on (the controller with C(delegate_to: localhost)), the
+        this file, on the host the task runs on (the controller with C(delegate_to) V(localhost)), the
         way M(ansible.builtin.fetch) would.
       - C(changed) is true only when the file's content changed. Check mode does not write it.
     type: path
