@@ -2,6 +2,7 @@
 a folder (F0/DC0). The simulator runs no guest: the tests write the serial port's output into the
 datastore's local directory themselves, and count at the launcher (its trace) the /folder requests
 and the bytes served."""
+import base64
 import http.client
 import os
 import ssl
@@ -227,13 +228,16 @@ def test_dest_changed_only_when_its_content_changes(play, si, sim, tmp_path):
     assert run.result("whole")["changed"] is True and whole.read_bytes() == lines_bytes(0, 100)
 
 
-def _get(sim, path, cookie=None):
+def _get(sim, path, cookie=None, basic=None):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     conn = http.client.HTTPSConnection(sim.host, sim.port, context=ctx, timeout=10)
+    headers = {"Cookie": cookie} if cookie else {}
+    if basic:
+        headers["Authorization"] = "Basic " + base64.b64encode(basic.encode()).decode()
     try:
-        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -252,3 +256,6 @@ def test_launcher_folder_wants_a_live_session_and_the_whole_datacenter_path(si, 
     assert _get(sim, url % "F0/DC0", cookie="vmware_soap_session=not-a-session")[0] == 401
     assert _get(sim, url % "DC0", cookie=cookie)[0] == 404
     assert _get(sim, url % "F0/DC0", cookie=cookie) == (200, b"hello\n")
+    # HTTP Basic credentials, as curl -u or get_url send them (vCenter takes them on /folder too)
+    assert _get(sim, url % "F0/DC0", basic="%s:%s" % (sim.username, sim.password)) == (200, b"hello\n")
+    assert _get(sim, url % "F0/DC0", basic="%s:" % sim.username)[0] == 401

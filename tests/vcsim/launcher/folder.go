@@ -18,7 +18,9 @@ import (
 //   - notes the sessions vcsim opens (the Set-Cookie of Login, LoginByToken,
 //     LoginExtensionBy*, CloneSession answers),
 //   - refuses /folder requests whose cookie is not one of them, or one whose session ended
-//     (ended_sessions.go), with 401 and nothing served, and
+//     (ended_sessions.go), with 401 and nothing served, unless they carry HTTP Basic credentials
+//     the simulator accepts for Login (vCenter takes those on /folder too: it is how users fetch a
+//     datastore file with curl -u or ansible.builtin.get_url today; the bench compares with it),
 //   - answers 404 when dcPath is not the inventory path of a datacenter: vCenter wants the whole
 //     path ("F0/DC0" for a datacenter in folder F0), vcsim's finder also found "DC0", and
 //   - traces each /folder request after it is served: its HTTP status, its Range header and the
@@ -115,7 +117,9 @@ func (h *sdkHandler) serveFolder(w http.ResponseWriter, r *http.Request) {
 	cookie := sessionCookie(r)
 	path := r.URL.Path // vcsim trims the /folder prefix of the request it serves
 	cw := &countingWriter{ResponseWriter: w}
-	if cookie == "" || !h.live.has(cookie) || h.ended.ended(cookie) {
+	user, pass, basic := r.BasicAuth()
+	basic = basic && h.basicAuth != nil && h.basicAuth(user, pass)
+	if !basic && (cookie == "" || !h.live.has(cookie) || h.ended.ended(cookie)) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="VMware HTTP server"`)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -27,6 +27,7 @@ import (
 //   - refuses the reads of ended sessions (ended_sessions.go), and
 //   - delays Login by loginDelay (vCenter's single sign-on takes hundreds of
 //     milliseconds; vcsim answers at once).
+//
 // POST /launcher/faults sets the faults of a VM (faults.go); /folder (datastore
 // files) is served by serveFolder (folder.go).
 type sdkHandler struct {
@@ -35,6 +36,8 @@ type sdkHandler struct {
 	loginDelay time.Duration
 	ended      *endedSessions // ended_sessions.go
 	live       *liveSessions  // folder.go
+	// basicAuth tells whether HTTP Basic credentials are accepted on /folder (folder.go)
+	basicAuth func(user, pass string) bool
 }
 
 // sessionTag names the session of a request in the trace without revealing
