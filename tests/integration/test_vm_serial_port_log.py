@@ -45,6 +45,13 @@ def log_task(title, **args):
     return {"name": title, MOD: args, "register": "out", "ignore_errors": True}
 
 
+def ok(run, title):
+    """The result of task ``title``, which must have succeeded."""
+    entry = run.task(title)
+    assert entry["status"] == "ok", entry
+    return entry["result"]
+
+
 def failed(run, title):
     """The result of task ``title``, which must have failed."""
     entry = run.task(title)
@@ -65,8 +72,7 @@ def test_tail_of_a_1_gib_file_reads_kilobytes(play, si, sim):
     size = os.path.getsize(path)
     sim.reset_trace()
     run = play([log_task("tail", name="DC0_H0_VM0", tail_lines=20)])
-    out = run.result("tail")
-    assert not out.get("failed"), out
+    out = ok(run, "tail")
     assert out["lines"] == ["line %d" % i for i in range(480, 500)]
     assert (out["size"], out["next_offset"], out["file_path"]) == (size, size, "[LocalDS_0] DC0_H0_VM0/serial.log")
     assert out["datacenter_path"] == "F0/DC0" and out["changed"] is False and out["truncated"] is False
@@ -88,8 +94,8 @@ def test_tail_reads_backwards_in_growing_ranges_bounded_by_max_bytes(play, si, s
     sim.reset_trace()
     run = play([log_task("200", name="DC0_H0_VM0", tail_lines=200),
                 log_task("capped", name="DC0_H0_VM0", tail_lines=3000, max_bytes=40000)])
-    assert run.result("200")["lines"][-1] == "x" * 90 + " 3999" and len(run.result("200")["lines"]) == 200
-    capped = run.result("capped")
+    assert ok(run, "200")["lines"][-1] == "x" * 90 + " 3999" and len(ok(run, "200")["lines"]) == 200
+    capped = ok(run, "capped")
     assert capped["capped"] is True and capped["bytes_read"] <= 40000 and 0 < len(capped["lines"]) < 3000
     served = sim.folder_requests()
     assert [r["range"] for r in served[:2]][0] == "bytes=-8192" and served[1]["range"].startswith("bytes=")
@@ -97,7 +103,7 @@ def test_tail_reads_backwards_in_growing_ranges_bounded_by_max_bytes(play, si, s
     size = os.path.getsize(path)
     assert [r["range"] for r in served[:3]] == [
         "bytes=-8192", "bytes=%d-%d" % (size - 16384, size - 8193), "bytes=%d-%d" % (size - 32768, size - 16385)]
-    assert run.result("200")["bytes_read"] == 32768 and run.result("200")["requests"] == 3
+    assert ok(run, "200")["bytes_read"] == 32768 and ok(run, "200")["requests"] == 3
     assert capped["bytes_read"] == 40000
     assert sum(r["served"] for r in served) == 32768 + 40000
 
@@ -107,24 +113,24 @@ def test_since_round_trip_and_truncation(play, si, sim):
     with open(path, "wb") as f:
         f.write(lines_bytes(0, 10))
     run = play([log_task("first", name="DC0_H0_VM1", tail_lines=5)])
-    first = run.result("first")
+    first = ok(run, "first")
     assert first["lines"] == ["line %d" % i for i in range(5, 10)]
     with open(path, "ab") as f:
         f.write(lines_bytes(10, 3) + b"partial \xff\xfe")
     sim.reset_trace()
     run = play([log_task("since", name="DC0_H0_VM1", since=first["next_offset"]),
                 log_task("nothing new", name="DC0_H0_VM1", since=os.path.getsize(path))])
-    since = run.result("since")
+    since = ok(run, "since")
     assert since["lines"] == ["line 10", "line 11", "line 12", "partial \ufffd\ufffd"]
     assert since["next_offset"] == since["size"] == os.path.getsize(path) and since["truncated"] is False
-    nothing = run.result("nothing new")
+    nothing = ok(run, "nothing new")
     assert nothing["lines"] == [] and nothing["next_offset"] == os.path.getsize(path)
     assert [r["status"] for r in sim.folder_requests()] == [206, 416]
     # the guest's log was replaced by a shorter one: read from the start, and said so
     with open(path, "wb") as f:
         f.write(b"booting again\n")
     run = play([log_task("truncated", name="DC0_H0_VM1", since=since["next_offset"])])
-    truncated = run.result("truncated")
+    truncated = ok(run, "truncated")
     assert truncated["truncated"] is True and truncated["lines"] == ["booting again"]
     assert truncated["next_offset"] == 14
 
@@ -152,8 +158,7 @@ def test_wait_for_login_while_the_guest_writes(play, si, sim):
         run = play([log_task("wait", name="DC0_H0_VM1", wait_for="login: $", wait_timeout=60, poll_interval=0.4)])
     finally:
         writer.join()
-    out = run.result("wait")
-    assert not out.get("failed"), out
+    out = ok(run, "wait")
     assert out["matched"] == "web01 login: "
     assert out["lines"][-1] == "web01 login: " and "Debian GNU/Linux 12 web01 ttyS0" in out["lines"]
     assert out["polls"] >= 3
@@ -162,6 +167,38 @@ def test_wait_for_login_while_the_guest_writes(play, si, sim):
     assert len(served) == out["requests"] == 1 + out["polls"]
     assert sum(r["served"] for r in served) == out["bytes_read"] == os.path.getsize(path)
     assert all(r["range"].startswith("bytes=") and not r["range"].startswith("bytes=-") for r in served[1:])
+
+
+def test_a_session_ended_while_waiting_is_renewed(play, si, sim):
+    """vCenter ends the run's session between two polls (expiry, an administrator): the next
+    /folder request is refused with 401; the module asks the session, finds it ended, logs in anew
+    and sends the poll again, and the wait goes on."""
+    path = file_port(si, "DC0_H0_VM1", "DC0_H0_VM1/serial.log")
+    with open(path, "wb") as f:
+        f.write(b"booting\n")
+    ended = []
+
+    def admin_then_guest():
+        deadline = time.monotonic() + 30
+        while not sim.folder_requests() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ended.append(sim.end_sessions(keep_cookie=si._stub.cookie.split(";")[0]))
+        time.sleep(1.5)
+        with open(path, "ab") as f:
+            f.write(b"web01 login: ")
+
+    worker = threading.Thread(target=admin_then_guest)
+    sim.reset_trace()
+    worker.start()
+    try:
+        run = play([log_task("wait", name="DC0_H0_VM1", wait_for="login: $", wait_timeout=60, poll_interval=0.5)])
+    finally:
+        worker.join()
+    out = ok(run, "wait")
+    assert ended[0] >= 1 and out["matched"] == "web01 login: "
+    statuses = [r["status"] for r in sim.folder_requests()]
+    assert statuses.count(401) == 1 and statuses[-1] == 206, statuses
+    assert [r["method"] for r in sim.soap_requests()].count("Login") == 2  # the run's login, then one renewal
 
 
 def test_wait_for_timeout_fails_with_the_last_lines(play, si, sim):
@@ -219,13 +256,13 @@ def test_dest_changed_only_when_its_content_changes(play, si, sim, tmp_path):
     whole = tmp_path / "whole.log"
     run = play([log_task("check", name="DC0_C0_RP0_VM0", tail_lines=3, dest=str(dest)),
                 ], args=["--check"])
-    assert run.result("check")["changed"] is True and not dest.exists()
+    assert ok(run, "check")["changed"] is True and not dest.exists()
     run = play([log_task("write", name="DC0_C0_RP0_VM0", tail_lines=3, dest=str(dest)),
                 log_task("again", name="DC0_C0_RP0_VM0", tail_lines=3, dest=str(dest)),
                 log_task("whole", name="DC0_C0_RP0_VM0", tail_lines=0, dest=str(whole), dest_whole_file=True)])
-    assert run.result("write")["changed"] is True and dest.read_bytes() == b"line 97\nline 98\nline 99\n"
-    assert run.result("again")["changed"] is False
-    assert run.result("whole")["changed"] is True and whole.read_bytes() == lines_bytes(0, 100)
+    assert ok(run, "write")["changed"] is True and dest.read_bytes() == b"line 97\nline 98\nline 99\n"
+    assert ok(run, "again")["changed"] is False
+    assert ok(run, "whole")["changed"] is True and whole.read_bytes() == lines_bytes(0, 100)
 
 
 def _get(sim, path, cookie=None, basic=None):

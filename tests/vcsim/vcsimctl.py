@@ -416,6 +416,22 @@ class Simulator:
         former ones (none given: cleared); returns the VM's moid. ``faults``: ``tools``,
         ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``refuse``, ``drop``, ``end_session``
         (see launcher/faults.go)."""
+        status, body = self._post("/launcher/faults", json.dumps(dict(faults, vm=vm)),
+                                  {"Content-Type": "application/json"})
+        if status != 200:
+            raise SimulatorError("setting the faults of %s failed: %s %s" % (vm, status, body))
+        return json.loads(body)["vm"]
+
+    def end_sessions(self, keep_cookie: str | None = None) -> int:
+        """End every live session but the one of ``keep_cookie`` (a ``vmware_soap_session=...``
+        cookie), as an expiry would: their next requests are refused (NotAuthenticated, or 401 on
+        /folder) until they log in again (launcher/folder.go). Returns how many ended."""
+        status, body = self._post("/launcher/end_sessions", "", {"Cookie": keep_cookie} if keep_cookie else {})
+        if status != 200:
+            raise SimulatorError("ending the sessions failed: %s %s" % (status, body))
+        return json.loads(body)["ended"]
+
+    def _post(self, path: str, body: str, headers: dict) -> tuple:
         if self.tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -424,15 +440,11 @@ class Simulator:
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
-            conn.request("POST", "/launcher/faults", json.dumps(dict(faults, vm=vm)),
-                         {"Content-Type": "application/json"})
+            conn.request("POST", path, body, headers)
             response = conn.getresponse()
-            body = response.read().decode(errors="replace")
+            return response.status, response.read().decode(errors="replace")
         finally:
             conn.close()
-        if response.status != 200:
-            raise SimulatorError("setting the faults of %s failed: %s %s" % (vm, response.status, body))
-        return json.loads(body)["vm"]
 
     def state(self) -> dict:
         return {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -29,6 +30,10 @@ import (
 // folderPath is the path of datastore file access.
 const folderPath = "/folder"
 
+// endSessionsPath: POST ends every live session but the caller's own, as an expiry would (a test
+// hook: a client must notice at its next request, log in anew and go on).
+const endSessionsPath = "/launcher/end_sessions"
+
 // liveSessions is the set of session keys vcsim handed out.
 type liveSessions struct {
 	mu  sync.Mutex
@@ -43,6 +48,16 @@ func (l *liveSessions) add(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.ids[id] = true
+}
+
+func (l *liveSessions) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ids []string
+	for id := range l.ids {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func (l *liveSessions) has(id string) bool {
@@ -151,4 +166,23 @@ func isDatacenterPath(p string) bool {
 		}
 	}
 	return false
+}
+
+// serveEndSessions ends every live session but the caller's (endSessionsPath). vcsim keeps knowing
+// them, like the end_session fault: every later request of theirs but Login is refused with
+// NotAuthenticated (ended_sessions.go), /folder with 401. Answers {"ended": N}.
+func (h *sdkHandler) serveEndSessions(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	own := sessionCookie(r)
+	n := 0
+	for _, id := range h.live.all() {
+		if id != own && h.ended.endKept(id) {
+			n++
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = fmt.Fprintf(w, "{\"ended\": %d}\n", n)
 }
