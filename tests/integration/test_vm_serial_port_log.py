@@ -4,6 +4,7 @@ datastore's local directory themselves, and count at the launcher (its trace) th
 and the bytes served."""
 import base64
 import http.client
+import json
 import os
 import ssl
 import threading
@@ -296,3 +297,16 @@ def test_launcher_folder_wants_a_live_session_and_the_whole_datacenter_path(si, 
     # HTTP Basic credentials, as curl -u or get_url send them (vCenter takes them on /folder too)
     assert _get(sim, url % "F0/DC0", basic="%s:%s" % (sim.username, sim.password)) == (200, b"hello\n")
     assert _get(sim, url % "F0/DC0", basic="%s:" % sim.username)[0] == 401
+
+
+def test_shipped_module_reads_the_same_and_no_cookie_is_shown(play, si, sim):
+    path = file_port(si, "DC0_C0_RP0_VM1", "DC0_C0_RP0_VM1/serial.log")
+    with open(path, "wb") as f:
+        f.write(lines_bytes(0, 70))
+    tasks = [log_task("tail", name="DC0_C0_RP0_VM1", tail_lines=10)]
+    inside = play(tasks, args=["-vvv"])
+    shipped = play(tasks, args=["-vvv"], env={"VMCHANNELS_IN_PROCESS": "false"})
+    assert "inside the Ansible worker" in inside.stdout and "as a shipped module" in shipped.stdout
+    assert ok(inside, "tail")["lines"] == ok(shipped, "tail")["lines"] == ["line %d" % i for i in range(60, 70)]
+    for run in (inside, shipped):
+        assert "vmware_soap_session" not in run.stdout + run.stderr + json.dumps(run.results)
