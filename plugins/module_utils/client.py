@@ -183,6 +183,17 @@ class VSphereClient(object):
         cafile = os.environ.get("REQUESTS_CA_BUNDLE") or None
         return ssl.create_default_context(cafile=cafile)
 
+    def http_ssl_context(self):
+        """The TLS context for other HTTPS requests to the same server (datastore file access):
+        verified like the SOAP connection (``REQUESTS_CA_BUNDLE``), or not at all with
+        ``validate_certs`` false."""
+        if self.validate_certs:
+            return self._ssl_context()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
 

@@ -156,12 +156,7 @@ class FolderReader(object):
 
     def _connect(self):
         client = self.client
-        if client.validate_certs:
-            context = client._ssl_context()
-        else:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = client.http_ssl_context()
         if client.proxy_host:
             conn = http.client.HTTPSConnection(client.proxy_host, client.proxy_port or 80, timeout=client.timeout,
                                                context=context)
