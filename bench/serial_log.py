@@ -87,8 +87,8 @@ def prepare(sim, big_size, group_size):
 
 def ours_play(tail_lines):
     return [{"name": "Tail with vm_serial_port_log", "hosts": "vms", "gather_facts": False, "tasks": [
-        {"name": "tail", "vmchannels.vsphere.vm_serial_port_log": {"name": "{{ inventory_hostname }}",
-                                                                    "tail_lines": tail_lines},
+        {"name": "tail", "vmchannels.vsphere.vm_serial_port_log": {
+            "name": "{{ inventory_hostname }}", "tail_lines": tail_lines},
          "delegate_to": "localhost"}]}]
 
 

@@ -85,7 +85,7 @@ def tail_cut(data, lines, at_file_start):
     if lines <= 0:
         return len(data)
     pos = len(data) - 1 if data.endswith(b"\n") else len(data)
-    for _ in range(lines):
+    for _line in range(lines):
         pos = data.rfind(b"\n", 0, pos)
         if pos < 0:
             return 0 if at_file_start else None
@@ -227,8 +227,8 @@ class FolderReader(object):
                 % (self.client.hostname, getattr(exc, "verify_message", None) or exc.reason), kind="tls")
         except (socket.timeout, OSError, http.client.HTTPException) as exc:
             self.close()
-            raise VSphereError("Reading %s from %s failed: %s" % (self.file_path, self.client.hostname,
-                                                                   exc or type(exc).__name__), kind="connection")
+            raise VSphereError("Reading %s from %s failed: %s" % (
+                self.file_path, self.client.hostname, exc or type(exc).__name__), kind="connection")
         if answer.status in (200, 206, 416):
             return answer
         raise self.refusal(answer.status)
@@ -316,7 +316,7 @@ def read_from(reader, offset, max_bytes):
         read = read_from(reader, 0, max_bytes)
         read.truncated = True
         return read
-    start, _, size = answer.span
+    start, size = answer.span[0], answer.span[2]
     if answer.status == 200:
         # A server that ignored the range but sent a small file whole (at most max_bytes).
         data = answer.body[offset:] if offset <= len(answer.body) else answer.body

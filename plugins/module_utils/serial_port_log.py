@@ -106,7 +106,7 @@ def _describe_backing(backing):
 
 def _port_names(ports):
     return ", ".join("%s (%s)" % (p["number"] if p["number"] is not None else p["label"], p["backing"]["type"])
-                     for _, p in sorted(ports.items(), key=lambda item: (item[0] < 0, abs(item[0]))))
+                     for p in [ports[k] for k in sorted(ports, key=lambda slot: (slot < 0, abs(slot)))])
 
 
 def select_port(ports, number, label):

@@ -10,8 +10,6 @@ import ssl
 import threading
 import time
 
-import pytest
-from pyVim.task import WaitForTask
 from pyVmomi import vim
 
 from conftest import module_simulator

@@ -162,11 +162,12 @@ def test_read_tail_of_a_large_file_is_bounded():
     assert server.requests == [("bytes=-8192", 8192)] and read.size == len(server.content)
     read = dsf.read_tail(server, 200, 65536)
     assert len(dsf.split_lines(dsf.decode(read.data))) == 200
-    assert [r for r, _ in server.requests[1:]] == ["bytes=-8192", "bytes=%d-%d" % (read.size - 16384, read.size - 8193),
-                                                   "bytes=%d-%d" % (read.size - 32768, read.size - 16385)]
+    assert [request[0] for request in server.requests[1:]] == [
+        "bytes=-8192", "bytes=%d-%d" % (read.size - 16384, read.size - 8193),
+        "bytes=%d-%d" % (read.size - 32768, read.size - 16385)]
     server.requests[:] = []
     read = dsf.read_tail(server, 5000, 20000)  # more lines than max_bytes holds: capped, complete lines only
-    assert read.capped and sum(n for _, n in server.requests) == 20000
+    assert read.capped and sum(request[1] for request in server.requests) == 20000
     assert dsf.decode(read.data).startswith("x") and read.data.endswith(b"999\n")
 
 
