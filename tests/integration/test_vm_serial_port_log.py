@@ -3,6 +3,7 @@ a folder (F0/DC0). The simulator runs no guest: the tests write the serial port'
 datastore's local directory themselves, and count at the launcher (its trace) the /folder requests
 and the bytes served."""
 import base64
+import importlib
 import http.client
 import json
 import os
@@ -10,6 +11,7 @@ import ssl
 import threading
 import time
 
+import yaml
 from pyVmomi import vim
 
 from conftest import module_simulator
@@ -75,6 +77,9 @@ def test_tail_of_a_1_gib_file_reads_kilobytes(play, si, sim):
     assert out["lines"] == ["line %d" % i for i in range(480, 500)]
     assert (out["size"], out["next_offset"], out["file_path"]) == (size, size, "[LocalDS_0] DC0_H0_VM0/serial.log")
     assert out["datacenter_path"] == "F0/DC0" and out["changed"] is False and out["truncated"] is False
+    documented = set(yaml.safe_load(importlib.import_module(
+        "ansible_collections.vmchannels.vsphere.plugins.modules.vm_serial_port_log").RETURN))
+    assert set(k for k in out if not k.startswith("_")) - {"changed", "invocation"} <= documented
     served = sim.folder_requests()
     assert [(r["status"], r["range"]) for r in served] == [(206, "bytes=-8192")]
     assert sum(r["served"] for r in served) == out["bytes_read"] == 8192

@@ -224,3 +224,17 @@ def test_collect_times_out_and_sees_a_truncation():
                       clock=lambda: now[0], sleep=sleep)
     assert got.matched is None and got.truncated and got.lines == ["3", "4", "rebooted"]
     assert got.polls == 3
+
+
+@pytest.mark.parametrize("status,kind,text", [
+    (404, "not_found", "[ds] vm/serial.log on datastore ds does not exist (HTTP 404): the VM has not written"),
+    (401, "permission", "lacks System.View on the root folder, Datastore.Browse and Datastore.FileManagement"),
+    (403, "permission", "(HTTP 403)"),
+    (503, "fault", "the datastore is not accessible now"),
+    (500, "fault", "vCenter answered HTTP 500 for [ds] vm/serial.log on datastore ds."),
+])
+def test_refusals_say_what_is_wrong(status, kind, text):
+    reader = dsf.FolderReader.__new__(dsf.FolderReader)
+    reader.file_path, reader.datastore = "[ds] vm/serial.log", "ds"
+    error = reader.refusal(status)
+    assert error.kind == kind and text in error.msg
