@@ -237,14 +237,17 @@ def collect(reader, tail_lines, since, max_bytes, wait_for=None, wait_timeout=No
     deadline = clock() + wait_timeout
     # The last line may be incomplete: it is matched again with what follows it.
     partial = got.lines[-1] if got.lines and not first.data.endswith(b"\n") else ""
+    behind = False  # the previous poll stopped at max_bytes: more is waiting, no pause
     while got.matched is None:
         remaining = deadline - clock()
         if remaining <= 0:
             break
-        sleep(min(poll_interval, remaining))
+        if not behind:
+            sleep(min(poll_interval, remaining))
         got.polls += 1
         read = dsf.read_from(reader, got.next_offset, max_bytes)
         got.size = read.size
+        behind = read.capped
         if read.truncated:
             got.truncated = True
             partial = ""

@@ -67,8 +67,10 @@ options:
     description:
       - A Python regular expression. Poll the file, reading only the new bytes each time, until a line
         matches (searched with C(re.search)); the line is returned as RV(matched).
-      - The lines read first (the tail, or what follows O(since)) are searched too; give O(since) to
-        wait for new output only.
+      - The lines read first (the tail, or what follows O(since)) are searched too; give O(since), or
+        O(tail_lines=0), to wait for new output only.
+      - A poll that reads O(max_bytes) is followed by the next one at once (the guest writes faster than
+        a poll reads).
       - "The last line does not need a line break (a prompt such as V(login: ) matches)."
       - On timeout the task fails with the last lines in its message and in RV(lines).
     type: str
@@ -82,8 +84,8 @@ options:
     type: float
   dest:
     description:
-      - Also save what was read (the bytes of RV(lines), or the whole file with O(dest_whole_file)) to
-        this file, on the host the task runs on (the controller with C(delegate_to) V(localhost)), the
+      - Also save what was read (the bytes read, at most O(max_bytes), or the whole file with
+        O(dest_whole_file)) to this file, on the host the task runs on (the controller with C(delegate_to) V(localhost)), the
         way M(ansible.builtin.fetch) would.
       - C(changed) is true only when the file's content changed. Check mode does not write it.
     type: path

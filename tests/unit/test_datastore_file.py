@@ -238,3 +238,20 @@ def test_refusals_say_what_is_wrong(status, kind, text):
     reader.file_path, reader.datastore = "[ds] vm/serial.log", "ds"
     error = reader.refusal(status)
     assert error.kind == kind and text in error.msg
+
+
+def test_collect_reads_on_without_pause_while_behind_and_waits_for_new_output_only():
+    server = FakeServer(b"old login: \n")
+    now = [0.0]
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        now[0] += seconds
+        if len(pauses) == 1:
+            server.content += lines(0, 50) + b"new login: "
+
+    got = spl.collect(server, 0, None, 100, wait_for=re.compile("login: $"), wait_timeout=60, poll_interval=2,
+                      clock=lambda: now[0], sleep=sleep)
+    assert got.matched == "new login: "  # tail_lines 0: the old prompt is not searched
+    assert len(pauses) == 1 and got.polls == 2  # 151 new bytes: 100, then 51 at once (no pause while behind)
