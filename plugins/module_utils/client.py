@@ -187,6 +187,17 @@ class VSphereClient(object):
         cafile = os.environ.get("REQUESTS_CA_BUNDLE") or None
         return ssl.create_default_context(cafile=cafile)
 
+    def http_ssl_context(self):
+        """The TLS context for other HTTPS requests to the same server (datastore file access):
+        verified like the SOAP connection (``REQUESTS_CA_BUNDLE``), or not at all with
+        ``validate_certs`` false."""
+        if self.validate_certs:
+            return self._ssl_context()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
 
@@ -301,6 +312,32 @@ class VSphereClient(object):
                 return invoke(mo, info, args)
 
         stub.InvokeMethod = invoke_renewing
+
+    def renew_ended_session(self, refused_cookie):
+        """After an HTTP request outside the SOAP API (datastore file access) was refused with 401
+        while sent with ``refused_cookie``: whether the request may be sent again.
+
+        vCenter answers 401 both for an ended session and for a user who lacks the privileges, so
+        the session is asked (one request, ``SessionManager.currentSession``). A session that ended
+        is replaced by a new login (the run's shared one through the store, like a refused SOAP
+        request); a live session means the refusal is about privileges: ``False``."""
+        try:
+            current = self.content.sessionManager.currentSession
+        except vim.fault.NotAuthenticated:
+            current = None
+        except vmodl.MethodFault as fault:
+            raise fault_to_error(fault, "checking the session")
+        if self.stub.cookie != refused_cookie:
+            return True  # renewed meanwhile (a shared session renewed by the read above)
+        if current is not None:
+            return False
+        with self._translated_login_errors():
+            if self._shared is not None:
+                self._reused = False
+                self.stub.cookie = self._shared.renew(refused_cookie, self._login)
+            else:
+                self._login()
+        return True
 
     @contextmanager
     def _translated_login_errors(self):
