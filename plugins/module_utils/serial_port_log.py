@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import time
+from types import MappingProxyType
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils import datastore_file as dsf
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError
@@ -41,8 +42,9 @@ DEFAULT_POLL_INTERVAL = 2.0
 #: The lines kept in a wait_for timeout's message (all are in ``lines``).
 MESSAGE_LINES = 10
 
-_BACKING_NAMES = {"network": "a network connection", "pipe": "a named pipe", "device": "a physical serial port of the host",
-                  "thinprint": "ThinPrint", "unknown": "an unknown backing"}
+_BACKING_NAMES = MappingProxyType({
+    "network": "a network connection", "pipe": "a named pipe", "device": "a physical serial port of the host",
+    "thinprint": "ThinPrint", "unknown": "an unknown backing"})
 
 
 # -- validation (before the first request) -------------------------------------------------------

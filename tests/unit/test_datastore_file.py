@@ -72,7 +72,7 @@ PORTS = {
 def test_select_port():
     assert spl.select_port(PORTS, None, "VM 'x'")["number"] == 2
     assert spl.select_port(PORTS, 2, "VM 'x'")["number"] == 2
-    with pytest.raises(ValueError, match="through the Virtual Serial Port Concentrator telnet://\\*+@vspc:13370: "
+    with pytest.raises(ValueError, match="through the Virtual Serial Port Concentrator telnet://admin:\\*+@vspc:13370: "
                                          "the output lives on the concentrator"):
         spl.select_port(PORTS, 1, "VM 'x'")
     with pytest.raises(ValueError, match=r"named pipe \(/tmp/p\)"):
