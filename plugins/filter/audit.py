@@ -12,6 +12,9 @@ not managed, or error, and the drift in words), the hosts, and the summary figur
 compares a VM with the inventory: the modules' own plans and diffs say what differs; this only puts
 them into words.
 
+The URIs of the ports are shown as the modules show them, their passwords masked
+(``masking.masked`` once more here, whatever the results fed in).
+
 ``csp_hash`` gives the Content-Security-Policy source (``'sha256-...'``) that allows exactly one
 inline script or style of the HTML report.
 """
@@ -22,6 +25,8 @@ __metaclass__ = type
 
 import base64
 import hashlib
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri, masked
 
 STATUSES = ("in policy", "drifted", "not managed", "error")
 #: The one word for each state of a firewall rule set, in every report (``None``: not read).
@@ -37,8 +42,8 @@ def backing_text(backing):
     backing = backing or {}
     kind = backing.get("type") or "unknown"
     if kind == "network":
-        text = "network %s %s" % (backing.get("direction") or "server", backing.get("service_uri"))
-        return text + (" via vSPC %s" % backing["proxy_uri"] if backing.get("proxy_uri") else "")
+        text = "network %s %s" % (backing.get("direction") or "server", mask_uri(backing.get("service_uri")))
+        return text + (" via vSPC %s" % mask_uri(backing["proxy_uri"]) if backing.get("proxy_uri") else "")
     if kind == "pipe":
         return "pipe %s %s" % (backing.get("endpoint") or "server", backing.get("pipe_name"))
     if kind == "file":
@@ -66,6 +71,7 @@ def serial_drift(before, after):
     """How the ports of one VM differ, in words, from the halves of the serial module's diff
     (``{"port N": managed fields}``): ``port 2: backing file -> pipe``."""
     out = []
+    before, after = masked(before), masked(after)
     for key in sorted(set(before) | set(after), key=_port_number):
         have, want = before.get(key), after.get(key)
         if have == want:
@@ -146,7 +152,7 @@ def connected_text(connected, start_connected, power_state):
 
 
 def _port_record(port, host, power_state):
-    backing = port.get("backing") or {}
+    backing = masked(port.get("backing") or {})
     ruleset = ready = None
     if backing.get("type") == "network":
         ruleset = "vSPC" if backing.get("proxy_uri") else "remoteSerialPort"

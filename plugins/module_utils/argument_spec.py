@@ -13,7 +13,9 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+from types import MappingProxyType
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import host_of, mask_uri, userinfo_spans
 
 
 def base_argument_spec():
@@ -42,9 +44,9 @@ REQUIRED_CONNECTION = (("hostname", "VMWARE_HOST", "the vCenter Server or ESXi h
                        ("password", "VMWARE_PASSWORD", "the user's password"))
 
 #: The environment variable each connection option falls back to (``base_argument_spec``).
-CONNECTION_VARIABLES = dict(hostname="VMWARE_HOST", username="VMWARE_USER", password="VMWARE_PASSWORD",
-                            port="VMWARE_PORT", validate_certs="VMWARE_VALIDATE_CERTS",
-                            proxy_host="VMWARE_PROXY_HOST", proxy_port="VMWARE_PROXY_PORT")
+CONNECTION_VARIABLES = MappingProxyType(dict(
+    hostname="VMWARE_HOST", username="VMWARE_USER", password="VMWARE_PASSWORD", port="VMWARE_PORT",
+    validate_certs="VMWARE_VALIDATE_CERTS", proxy_host="VMWARE_PROXY_HOST", proxy_port="VMWARE_PROXY_PORT"))
 
 
 def connection_sources(task_options, environ):
@@ -131,12 +133,11 @@ def connection_errors(params, sources=None):
     name = option_label("hostname", sources) if sources else "hostname"
     if hostname and hostname.strip():
         if "://" in hostname or "/" in hostname or "@" in hostname:
-            authority = hostname.split("://", 1)[-1].split("/", 1)[0]
-            host, port = split_host_port(authority.rsplit("@", 1)[-1])
+            host, port = split_host_port(host_of(hostname))
             advice = "give the host name or address only, for example '%s'" % (host or "vc.example.com")
             if port:
                 advice += ", and the port %s in %s" % (port, _port_option(sources))
-            if "@" in authority:
+            if userinfo_spans(hostname):
                 advice += ", and the user name and password in username and password"
             errors.append("%s '%s' is a URL; %s" % (name, mask_uri(hostname), advice))
         elif any(c.isspace() for c in hostname):
@@ -151,7 +152,7 @@ def connection_errors(params, sources=None):
                                  _port_option(sources)))
     proxy = params.get("proxy_host")
     if proxy and ("://" in proxy or "/" in proxy or "@" in proxy or any(c.isspace() for c in proxy)):
-        host = proxy.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+        host = host_of(proxy).split(":", 1)[0]
         errors.append("%s '%s' is not a host name; give the proxy's host name or address only, for "
                       "example '%s', and its port in proxy_port (a proxy that needs a user name and password is "
                       "not supported)" % (option_label("proxy_host", sources) if sources else "proxy_host",
@@ -170,10 +171,10 @@ def vm_identity_argument_spec():
     )
 
 
-VM_IDENTITY_MODULE_KWARGS = dict(
-    required_one_of=[("name", "uuid", "moid")],
-    mutually_exclusive=[("name", "uuid", "moid")],
-)
+VM_IDENTITY_MODULE_KWARGS = MappingProxyType(dict(
+    required_one_of=(("name", "uuid", "moid"),),
+    mutually_exclusive=(("name", "uuid", "moid"),),
+))
 
 
 _UUID_HEX = "0123456789abcdefABCDEF"

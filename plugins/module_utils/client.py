@@ -175,6 +175,10 @@ class VSphereClient(object):
         self._shared = None  # the shared-session entry this client uses, when it uses one
         self._reused = False  # the session came from the store (it may have ended meanwhile)
         self._collector = None  # the private PropertyCollector of a shared session
+        self._collector_generation = 0
+        #: Bumped each time the shared session is renewed: objects the old session created (a
+        #: private PropertyCollector and its filters) are gone with it.
+        self.session_generation = 0
 
     # -- session ------------------------------------------------------------------------------
     def _ssl_context(self):
@@ -182,6 +186,17 @@ class VSphereClient(object):
             return None
         cafile = os.environ.get("REQUESTS_CA_BUNDLE") or None
         return ssl.create_default_context(cafile=cafile)
+
+    def http_ssl_context(self):
+        """The TLS context for other HTTPS requests to the same server (datastore file access):
+        verified like the SOAP connection (``REQUESTS_CA_BUNDLE``), or not at all with
+        ``validate_certs`` false."""
+        if self.validate_certs:
+            return self._ssl_context()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
 
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
@@ -251,8 +266,10 @@ class VSphereClient(object):
             self.content = self.si.RetrieveContent()
 
     def _login(self):
-        """Log in on the open stub (one request); returns the session cookie."""
-        self.content.sessionManager.Login(self.username, self._password, None)
+        """Log in on the open stub (one request); returns the session cookie. A refusal is a
+        :class:`VSphereError` (kind ``login`` when the account itself was refused)."""
+        with self._translated_login_errors():
+            self.content.sessionManager.Login(self.username, self._password, None)
         self._logged_in = True
         return self.stub.cookie
 
@@ -292,13 +309,18 @@ class VSphereClient(object):
         if self._reused:
             stub.cookie = cookie
         invoke = stub.InvokeMethod
-        renewing = threading.Lock()
+        renewing = threading.RLock()
+        local = threading.local()
 
         def invoke_renewing(mo, info, args):
             sent_with = stub.cookie
             try:
                 return invoke(mo, info, args)
             except vim.fault.NotAuthenticated:
+                # A request of the renewal itself (its Login) refused NotAuthenticated: no renewal
+                # within a renewal; the refusal is the answer.
+                if getattr(local, "renewing", False):
+                    raise
                 # Requests sent at once from several threads (a bulk wave's starts) are refused
                 # together: the first renews the session, the others resend with its cookie.
                 with renewing:
@@ -306,11 +328,41 @@ class VSphereClient(object):
                         if not self._reused:
                             raise
                         self._reused = False
-                        with self._translated_login_errors():
+                        local.renewing = True
+                        try:
                             stub.cookie = self._shared.renew(sent_with, self._login)
+                        finally:
+                            local.renewing = False
+                        self.session_generation += 1
                 return invoke(mo, info, args)
 
         stub.InvokeMethod = invoke_renewing
+
+    def renew_ended_session(self, refused_cookie):
+        """After an HTTP request outside the SOAP API (datastore file access) was refused with 401
+        while sent with ``refused_cookie``: whether the request may be sent again.
+
+        vCenter answers 401 both for an ended session and for a user who lacks the privileges, so
+        the session is asked (one request, ``SessionManager.currentSession``). A session that ended
+        is replaced by a new login (the run's shared one through the store, like a refused SOAP
+        request); a live session means the refusal is about privileges: ``False``."""
+        try:
+            current = self.content.sessionManager.currentSession
+        except vim.fault.NotAuthenticated:
+            current = None
+        except vmodl.MethodFault as fault:
+            raise fault_to_error(fault, "checking the session")
+        if self.stub.cookie != refused_cookie:
+            return True  # renewed meanwhile (a shared session renewed by the read above)
+        if current is not None:
+            return False
+        with self._translated_login_errors():
+            if self._shared is not None:
+                self._reused = False
+                self.stub.cookie = self._shared.renew(refused_cookie, self._login)
+            else:
+                self._login()
+        return True
 
     @contextmanager
     def _translated_login_errors(self):
@@ -382,7 +434,10 @@ class VSphereClient(object):
         """
         if self._shared is None:
             return self.content.propertyCollector
+        if self._collector is not None and self._collector_generation != self.session_generation:
+            self._collector = None  # it belonged to a session that has ended: gone with it
         if self._collector is None:
+            self._collector_generation = self.session_generation
             try:
                 self._collector = self.content.propertyCollector.CreatePropertyCollector()
             except vmodl.MethodFault as fault:

@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from types import MappingProxyType
+
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_hosts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import retrieve, traversal
@@ -45,10 +47,10 @@ def target_argument_spec():
 
 
 #: How the options of target_argument_spec() combine, checked by AnsibleModule before anything else.
-TARGET_MODULE_KWARGS = dict(
-    mutually_exclusive=[("esxi_hostname", "cluster_name")],
-    required_one_of=[("esxi_hostname", "cluster_name", "datacenter")],
-)
+TARGET_MODULE_KWARGS = MappingProxyType(dict(
+    mutually_exclusive=(("esxi_hostname", "cluster_name"),),
+    required_one_of=(("esxi_hostname", "cluster_name", "datacenter"),),
+))
 
 
 def ruleset_argument_spec():

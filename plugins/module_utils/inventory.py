@@ -10,12 +10,14 @@
 
 The VM name index is O(number of VMs) to read and to parse. Within one Ansible run whose tasks
 share a vSphere session (``client.recall``/``client.remember``), the first look-up by name keeps
-the index for the later ones, and each later one checks what it selected from it with one small
-read of the selected VMs' ``name`` and ``parent``: the index is read afresh when a selected VM no
-longer exists, was renamed or moved, and before any "not found" or "ambiguous" answer, so every
-failure is told from what vCenter says now. What the check cannot see is a VM that took an
-existing name during the run (a new duplicate): the later tasks keep the VM they were already
-finding until the next run (docs/execution.md).
+the index for the later ones. A later look-up uses it only after ONE read has shown that a fresh
+index would give the same answer (:func:`index_still_answers`): the name of every VM (no VM took
+or lost the name: created, renamed, deleted) and the name and parent of every object on the paths
+of the VMs that bear it (neither they nor any folder, datacenter or vApp above them was renamed,
+moved or deleted), which is all a selection by name, datacenter and folder depends on. Otherwise,
+and before any "not found" or "ambiguous" answer, the index is read afresh, so a task changes the
+VM its name designates when it runs, as a task that reads the index itself would
+(docs/execution.md).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +28,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import V
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.properties import (
     inventory_traversal,
     retrieve,
+    retrieve_specs,
+    traversal,
 )
 
 try:
@@ -227,27 +231,68 @@ def _select_all(index, identities):
     return out
 
 
-def _unchanged_since_indexed(client, index, vms):
-    """Whether every VM of ``vms`` still exists with the name and parent that ``index`` has: one
-    read of their ``name`` and ``parent`` (``parentVApp`` in a vApp)."""
-    vms = list(dict((vm._moId, vm) for vm in vms).values())  # a VM named twice is read once
+def _path_traversal():
+    """TraversalSpecs from a VM up to the root folder: its folder or vApp, and every folder,
+    datacenter and vApp above it."""
+    return [
+        traversal("up", vim.ManagedEntity, "parent", "up", "vapp_folder"),
+        traversal("vm_vapp", vim.VirtualMachine, "parentVApp", "up", "vapp_folder"),
+        traversal("vapp_folder", vim.VirtualApp, "parentFolder", "up"),
+    ]
+
+
+def index_still_answers(index, names, path_reads, vm_names):
+    """Whether a fresh index would select what ``index`` selects for VMs called any of ``names``
+    (pure logic).
+
+    A selection by name, datacenter and folder depends on nothing but which VMs bear the name and
+    the names and parents of the objects from each of them up to the root. ``path_reads`` maps the
+    moid of each object read from those VMs upwards to its ``(name, parent moid)`` now; ``vm_names``
+    maps every VM of the inventory now to its name. The index still answers when the same VMs
+    bear the names and every object on their paths has the name and parent the index has.
+    """
+    names = set(names)
+    bearers = set(e.moid for e in index.of_kind("VirtualMachine") if e.name in names)
+    if bearers != set(moid for moid, name in vm_names.items() if name in names):
+        return False  # a VM took or lost one of the names: created, renamed, deleted
+    for moid in bearers:
+        for entity in index.chain(moid):
+            if path_reads.get(entity.moid) != (entity.name, entity.parent):
+                return False  # renamed, moved or deleted: the VM or a folder, datacenter, vApp above it
+    return True
+
+
+def _unchanged_since_indexed(client, index, names):
+    """Whether ``index`` still answers the look-ups of ``names``: ONE read of the objects on the
+    paths of the VMs that bear the names and of the name of every VM (see :func:`index_still_answers`)."""
+    bearers = [e.obj for e in index.of_kind("VirtualMachine") if e.name in set(names)]
+    pc_types = vmodl.query.PropertyCollector
+    paths = pc_types.FilterSpec(
+        objectSet=[pc_types.ObjectSpec(obj=vm, skip=False, selectSet=_path_traversal()) for vm in bearers],
+        propSet=[pc_types.PropertySpec(type=t, pathSet=p) for t, p in (
+            (vim.VirtualMachine, ["name", "parent", "parentVApp"]), (vim.VirtualApp, ["name", "parent", "parentFolder"]),
+            (vim.Folder, ["name", "parent"]), (vim.Datacenter, ["name", "parent"]))],
+    )
+    everyone = pc_types.FilterSpec(
+        objectSet=[pc_types.ObjectSpec(obj=client.content.rootFolder, skip=True, selectSet=inventory_traversal("vm"))],
+        propSet=[pc_types.PropertySpec(type=vim.VirtualMachine, pathSet=["name"])],
+    )
     try:
-        read = retrieve(client.content, vms, {vim.VirtualMachine: ["name", "parent", "parentVApp"]},
-                        what="checking the VMs found by name")
+        read = retrieve_specs(client.content, [everyone, paths], what="checking the VMs found by name")
     except VSphereError as exc:
         if exc.kind == "not_found":  # vCenter refuses the whole read when one of them is gone
             return False
         raise
-    now = dict((props.moid, props) for props in read)
-    for vm in vms:
-        props = now.get(vm._moId)
-        if props is None:
-            return False
-        parent = props.get("parent") or props.get("parentVApp")
-        entity = index.by_moid[vm._moId]
-        if props.get("name") != entity.name or (parent._moId if parent is not None else None) != entity.parent:
-            return False
-    return True
+    path_reads, vm_names = {}, {}
+    bearer_moids = set(vm._moId for vm in bearers)
+    for props in read:
+        if isinstance(props.obj, vim.VirtualMachine) and "name" in props:
+            vm_names[props.moid] = props["name"]
+        if props.moid in bearer_moids or not isinstance(props.obj, vim.VirtualMachine):
+            parent = props.get("parent") or props.get("parentVApp") or props.get("parentFolder")
+            if "name" in props:
+                path_reads[props.moid] = (props["name"], parent._moId if parent is not None else None)
+    return index_still_answers(index, names, path_reads, vm_names)
 
 
 def _find_by_names(client, identities):
@@ -257,7 +302,7 @@ def _find_by_names(client, identities):
     index, remembered = _vm_index(client, fresh=False)
     found = _select_all(index, identities)
     if remembered and (any(isinstance(f, VSphereError) for f in found)
-                       or not _unchanged_since_indexed(client, index, found)):
+                       or not _unchanged_since_indexed(client, index, [i["name"] for i in identities])):
         index, _remembered = _vm_index(client, fresh=True)
         found = _select_all(index, identities)
     return found

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib, remove_values
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
     base_argument_spec,
@@ -33,14 +33,34 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import 
 
 
 class _Module(AnsibleModule):
-    """An ``AnsibleModule`` that remembers which options the task itself gave (before the
-    ``VMWARE_*`` fallbacks and the defaults fill in the others), for messages that name them."""
+    """``AnsibleModule`` that adds the credentials inside URI options (``masking.uri_credentials``) to
+    the values it removes from what it returns and logs, also when it fails while it is being built
+    (a wrong type or an unknown option: its result still carries the ``invocation`` shown with -vvv);
+    and that remembers which options the task itself gave (before the ``VMWARE_*`` fallbacks and the
+    defaults fill in the others), for messages that name them."""
 
     task_options = frozenset()
 
     def _load_params(self):
         super(_Module, self)._load_params()
         self.task_options = frozenset(self.params or ())
+
+    def _no_log_uri_credentials(self):
+        self.no_log_values.update(uri_credentials(getattr(self, "params", None) or {}))
+
+    def exit_json(self, **kwargs):
+        self._no_log_uri_credentials()
+        super(_Module, self).exit_json(**kwargs)
+
+    def fail_json(self, *args, **kwargs):
+        self._no_log_uri_credentials()
+        super(_Module, self).fail_json(*args, **kwargs)
+
+    def log(self, msg, log_args=None):
+        self._no_log_uri_credentials()
+        if log_args:
+            log_args = remove_values(log_args, self.no_log_values)
+        super(_Module, self).log(msg, log_args=log_args)
 
 
 def build_module(argument_spec, **kwargs):
@@ -49,8 +69,8 @@ def build_module(argument_spec, **kwargs):
     spec = base_argument_spec()
     spec.update(argument_spec)
     module = _Module(argument_spec=spec, **kwargs)
+    module._no_log_uri_credentials()
     module.connection_sources = connection_sources(module.task_options, os.environ)
-    module.no_log_values.update(uri_credentials(module.params))
     return module
 
 

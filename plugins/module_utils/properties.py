@@ -59,21 +59,34 @@ def retrieve(content, objects, paths, select=None, what="reading properties"):
     object_set = [pc_types.ObjectSpec(obj=o, skip=False, selectSet=list(select or [])) for o in objects]
     prop_set = [pc_types.PropertySpec(type=t, all=False, pathSet=sorted(set(p))) for t, p in paths.items()]
     spec = pc_types.FilterSpec(objectSet=object_set, propSet=prop_set, reportMissingObjectsInResults=False)
+    return retrieve_specs(content, [spec], what)
+
+
+def retrieve_specs(content, specs, what="reading properties"):
+    """Read what the FilterSpecs ``specs`` select in one request (one ``RetrievePropertiesEx`` and
+    the pages that follow it). An object that several specs select comes back once, with the
+    properties of all of them."""
+    pc_types = vmodl.query.PropertyCollector
     collector = content.propertyCollector
-    out = []
+    out = {}
     try:
-        result = collector.RetrievePropertiesEx([spec], pc_types.RetrieveOptions())
+        result = collector.RetrievePropertiesEx(specs, pc_types.RetrieveOptions())
         while result is not None:
             for obj_content in result.objects or []:
                 values = dict((p.name, p.val) for p in obj_content.propSet or [])
                 missing = dict((m.path, m.fault) for m in obj_content.missingSet or [])
-                out.append(ObjectProperties(obj_content.obj, values, missing))
+                props = out.get(obj_content.obj._moId)
+                if props is None:
+                    out[obj_content.obj._moId] = ObjectProperties(obj_content.obj, values, missing)
+                else:
+                    props.update(values)
+                    props.missing.update(missing)
             if not result.token:
                 break
             result = collector.ContinueRetrievePropertiesEx(result.token)
     except vmodl.MethodFault as fault:
         raise fault_to_error(fault, what)
-    return out
+    return list(out.values())
 
 
 def retrieve_one(content, obj, paths, what):

@@ -17,28 +17,35 @@ __metaclass__ = type
 
 import copy
 import re
+from types import MappingProxyType
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import (
+    mask_uri,
+    masked,
+    masked_change,
+    userinfo_spans,
+)
 
 MAX_PORTS = 32
 BACKING_TYPES = ("network", "pipe", "file", "device", "thinprint")
-BACKING_FIELDS = {
+BACKING_FIELDS = MappingProxyType({
     "network": ("service_uri", "direction", "proxy_uri"),
     "pipe": ("pipe_name", "endpoint", "no_rx_loss"),
     "file": ("file_path",),
     "device": ("device_name", "auto_detect"),
     "thinprint": (),
-}
+})
 #: Defaults of backing fields left unset: the backing you give is the backing you get.
-BACKING_DEFAULTS = {
-    "network": {"direction": "server", "proxy_uri": None},
-    "pipe": {"endpoint": "server", "no_rx_loss": False},
-    "file": {},
-    "device": {"device_name": None, "auto_detect": False},
-    "thinprint": {},
-}
+BACKING_DEFAULTS = MappingProxyType({
+    "network": MappingProxyType({"direction": "server", "proxy_uri": None}),
+    "pipe": MappingProxyType({"endpoint": "server", "no_rx_loss": False}),
+    "file": MappingProxyType({}),
+    "device": MappingProxyType({"device_name": None, "auto_detect": False}),
+    "thinprint": MappingProxyType({}),
+})
 OPTIONS = ("yield_on_poll", "start_connected", "allow_guest_control", "connected")
-NEW_PORT_DEFAULTS = {"yield_on_poll": True, "start_connected": True, "allow_guest_control": False, "connected": False}
+NEW_PORT_DEFAULTS = MappingProxyType(
+    {"yield_on_poll": True, "start_connected": True, "allow_guest_control": False, "connected": False})
 
 SERVICE_URI_SCHEMES = ("telnet", "telnets", "tcp", "tcp4", "tcp6", "ssl", "tcp+ssl", "tcp4+ssl", "tcp6+ssl")
 _PORT = r"(?P<port>[0-9]{1,5})"
@@ -90,10 +97,24 @@ def _long_host(uri, host):
 
 def validate_service_uri(uri, direction, proxied):
     """An error message for a ``service_uri`` vSphere would not accept, or ``None``. The URI is
-    quoted with its user info masked (``mask_uri``)."""
+    quoted with its password masked (``mask_uri``). A user name or password in it is refused unless
+    the port goes through a vSPC (``proxied``), where the URI is only passed on to the concentrator;
+    the rest of the URI is checked without them."""
     shown = mask_uri(uri)
     if not uri or uri != uri.strip() or any(c.isspace() for c in uri):
         return "must be a non-empty URI without spaces, for example telnet://:7001 (listen) or tcp://host:7001"
+    userinfo = userinfo_spans(uri)
+    if userinfo:  # the rest is checked without them, and then the credentials
+        uri = uri[:userinfo[0][0]] + uri[userinfo[0][1] + 1:]
+    problem = _service_uri_problem(uri, shown, direction, proxied)
+    if problem is None and userinfo and not proxied:
+        return ("'%s' carries a user name or password: vSphere connects to or listens on HOST:PORT without "
+                "credentials and would read them as part of the host name; write %s (only through a "
+                "vSPC, with proxy_uri, is the service URI passed on to the concentrator with them)" % (shown, uri))
+    return problem
+
+
+def _service_uri_problem(uri, shown, direction, proxied):
     missing_colon = re.match(r"^([a-z0-9+]+)://([0-9]{1,5})$", uri)
     if missing_colon:
         return ("'%s' has no colon before the port: vSphere reads '%s' as a host name and the port fails with "
@@ -322,10 +343,8 @@ def predicted(current, changes):
 
 
 def masked_backing(backing):
-    """A backing as results and diffs show it: the user info of its URIs masked."""
-    if not backing or not any(backing.get(k) for k in ("service_uri", "proxy_uri")):
-        return backing
-    return dict((k, mask_uri(v) if k in ("service_uri", "proxy_uri") else v) for k, v in backing.items())
+    """A backing as results and diffs show it: the passwords of its URIs masked (``masking.masked``)."""
+    return masked(backing)
 
 
 def public_port(port):
@@ -347,13 +366,25 @@ def port_list(ports):
     return [public_port(item[1]) for item in sorted(ports.items(), key=_port_order)]
 
 
-def diff(before, after, powered_on):
-    """``{before, after}`` of the managed fields of every port, keyed ``port N``."""
-    def view(ports):
-        return dict(("port %s" % n, dict(comparable(p, powered_on), backing=masked_backing(p.get("backing"))))
-                    for n, p in ports.items())
+def _changed_backing(backing, old):
+    """``backing`` as the "after" half of a diff shows it: masked, and a URI whose credentials alone
+    changed from ``old`` (the backing before) marked so (``masking.masked_change``)."""
+    shown = masked_backing(backing)
+    if shown and old:
+        for key in ("service_uri", "proxy_uri"):
+            if key in shown:
+                shown[key] = masked_change(old.get(key), backing.get(key))
+    return shown
 
-    return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after)}}
+
+def diff(before, after, powered_on):
+    """``{before, after}`` of the managed fields of every port, keyed ``port N``; passwords masked."""
+    def view(ports, old=None):
+        return dict(("port %s" % n, dict(comparable(p, powered_on), backing=_changed_backing(
+            p.get("backing"), ((old or {}).get(n) or {}).get("backing"))))
+            for n, p in ports.items())
+
+    return {"before": {"serial_ports": view(before)}, "after": {"serial_ports": view(after, before)}}
 
 
 def datastore_of(path):

@@ -56,11 +56,35 @@ def _apply(outcome, obj_update):
                 values[change.name] = change.val
 
 
+#: How many times one wait starts again on a renewed session before it gives up.
+_SESSION_RESTARTS = 3
+
+
 def _wait(client, object_set, prop_set, outcome, is_done, timeout, what, destroy_filter=False):
-    """Create one filter, feed its updates to ``outcome`` until ``is_done(outcome)`` or timeout."""
+    """Create one filter, feed its updates to ``outcome`` until ``is_done(outcome)`` or timeout.
+
+    The filter lives on the client's collector, which lives with the session. When the session was
+    renewed meanwhile (it ended: an expiry, a restart, an administrator; see
+    :meth:`VSphereClient.wait_collector`), the collector and its filter are gone: the wait starts
+    again on the new session with a new collector and filter, whose first update reads the state of
+    every watched object afresh, so nothing that happened meanwhile is missed.
+    """
+    deadline = time.monotonic() + timeout
+    restarts = 0
+    while True:
+        generation = client.session_generation
+        try:
+            return _wait_on_session(client, object_set, prop_set, outcome, is_done, deadline, timeout, what,
+                                    destroy_filter)
+        except VSphereError:
+            if client.session_generation == generation or restarts >= _SESSION_RESTARTS:
+                raise
+            restarts += 1
+
+
+def _wait_on_session(client, object_set, prop_set, outcome, is_done, deadline, timeout, what, destroy_filter):
     pc_types = vmodl.query.PropertyCollector
     collector = client.wait_collector()
-    deadline = time.monotonic() + timeout
     try:
         flt = collector.CreateFilter(pc_types.FilterSpec(objectSet=object_set, propSet=prop_set), partialUpdates=False)
     except vmodl.MethodFault as fault:

@@ -70,10 +70,20 @@ options:
                 Certificate options may follow V(#), for example V(telnets://h:7001#thumbprint=...).
               - V(tcp://5000), without the colon before the port, is refused because vSphere would read 5000
                 as a host name and the port would fail at power on.
-              - A user name and password in the URI (V(tcp://user:password@host:7001)) are never shown
-                - messages, results and diffs show V(********) in their place.
               - With O(serial_ports[].backing.proxy_uri), the URI names the port to the
-                concentrator, and any token without spaces (for example V(vSPC.py)) is accepted.
+                concentrator, and any token without spaces (for example V(vSPC.py)) is accepted,
+                also one with a user name and password (V(ops:password@web01)), which the concentrator
+                receives as given.
+              - Without a concentrator, vSphere listens or connects without credentials, so a user
+                name or password in the URI (V(tcp://ops:password@host:7001)) is refused, before any
+                request, with a message that quotes the URI masked (V(tcp://ops:********@host:7001))
+                and the URI to write instead (V(tcp://host:7001)).
+              - A password is never shown, whatever its characters (V(/), V(#), V(?), V(@), V(:), V(%)).
+                Messages, results, diffs, the C(-vvv) output and the audit reports show
+                V(********) in its place (the whole user info when it has no V(:)). The user info
+                is taken to end at the last V(@) of the URI, so an V(@) after the host (in a V(#)
+                option) masks what precedes it too. In the diff, a URI whose password alone changes
+                is marked C(credentials changed).
             type: str
           direction:
             description:

@@ -184,6 +184,18 @@ class _ModuleGlobals(object):
         return False
 
 
+def exit_status(code, stderr):
+    """The exit status of a process that ended with ``sys.exit(code)``, as Python gives it: ``None`` is
+    0, an integer is itself, anything else (``sys.exit("text")``) is written to ``stderr`` with a new
+    line and is 1, so the task's failure shows the text as the shipped module's would."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    stderr.write("%s\n" % (code,))
+    return 1
+
+
 def run_main(main, json_params, environment, shared_sessions):
     """Run a module's ``main()`` with ``json_params`` as its input and ``environment`` added to
     ``os.environ``. Returns what the shipped module would have: ``rc``, ``stdout``, ``stderr``."""
@@ -195,7 +207,7 @@ def run_main(main, json_params, environment, shared_sessions):
                 main()
                 raise RuntimeError("New-style module did not handle its own exit.")
             except SystemExit as exc:
-                rc = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+                rc = exit_status(exc.code, stderr)
             except Exception as exc:  # what the AnsiballZ wrapper, or Python itself, reports
                 rc = 1
                 if report_module_exception is not None:
@@ -222,6 +234,7 @@ class ModuleAction(ActionBase):
         preload(cls.module_name)
 
     def run(self, tmp=None, task_vars=None):
+        sessions.bind_worker()  # a task of a killed run does not go on (session_reaper.die_with_parent)
         result = super(ModuleAction, self).run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}

@@ -36,3 +36,21 @@ def test_bench_smoke_writes_the_table(tmp_path):
     # the -vvv probe saw where the tasks ran
     assert "`ours`: in-process" in table and "`ours-shipped`: shipped" in table, table
     assert (tmp_path / "raw" / "smoke.json").is_file()
+
+
+def test_serial_log_bench_smoke(tmp_path):
+    """bench/serial_log.py in its smallest mode: both ways read the right last line of every VM, and
+    the launcher's byte counts show the difference (a tail reads 8 KiB per VM, get_url the whole file)."""
+    env = dict(os.environ, VMCH_VENV=os.path.dirname(os.path.dirname(sys.executable)))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "serial_log.py"), "--smoke", "--out", str(tmp_path)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rows = dict(((line.split("|")[1].strip(), line.split("|")[3].strip()), line.split("|"))
+                for line in (tmp_path / "serial_log.md").read_text().splitlines() if line.startswith("| one VM") or
+                line.startswith("| 3 VMs"))
+    assert set(rows) == {("one VM", "vm_serial_port_log"), ("one VM", "get_url + tail"), ("3 VMs", "vm_serial_port_log"),
+                         ("3 VMs", "get_url + tail")}
+    assert all("yes" in cells[8] for cells in rows.values()), rows
+    assert rows[("one VM", "vm_serial_port_log")][7].strip() == "8 KiB"
+    assert rows[("one VM", "get_url + tail")][7].strip() == "2 MiB"
+    assert rows[("3 VMs", "vm_serial_port_log")][6].strip() == "3"  # one /folder request per VM

@@ -25,6 +25,8 @@ DOC_PLAYBOOKS = [
     "console-vspc.yml",              # console-vspc.md (and README.md)
     "reconnect-port.yml",            # troubleshooting.md, on the console port just added
     "serial-log-file.yml",           # serial-log-file.md
+    "serial-console-panic.yml",      # serial-console-output.md, on the file port just added
+    "serial-console-wait-login.yml",  # serial-console-output.md
     "named-pipe.yml",                # named-pipe.md
     "physical-port.yml",             # physical-port.md
     "physical-port-disconnect.yml",  # physical-port.md
@@ -85,8 +87,29 @@ def _ruleset(host, key):
     return [r for r in host.configManager.firewallSystem.firewallInfo.ruleset if r.key == key][0]
 
 
+#: What the guest of DC0_H0_VM0 wrote to its serial port 2 (serial-log-file.yml) before it panicked
+#: on an earlier boot, then booted again: the simulator runs no guest, the test writes the file.
+CONSOLE = (b"".join(b"[    %d.000000] early boot message %d\n" % (i, i) for i in range(100))
+           + b"[  101.000000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n"
+           + b"[    0.000000] Linux version 6.1.0-13-amd64\r\n\r\nDebian GNU/Linux 12 DC0_H0_VM0 ttyS1\r\n\r\n"
+           + b"DC0_H0_VM0 login: ")
+
+
+def _write_console(sim):
+    si = connect(sim)
+    try:
+        view = si.content.viewManager.CreateContainerView(si.content.rootFolder, [vim.Datastore], True)
+        directory = [ds for ds in view.view if ds.name == "LocalDS_0"][0].info.url
+    finally:
+        Disconnect(si)
+    os.makedirs(os.path.join(directory, "DC0_H0_VM0"), exist_ok=True)
+    with open(os.path.join(directory, "DC0_H0_VM0", "serial.log"), "wb") as handle:
+        handle.write(CONSOLE)
+
+
 def test_doc_playbooks_run_as_written(fresh_vcsim, tmp_path):
     sim = fresh_vcsim()
+    _write_console(sim)
     proc, results = run_docs(tmp_path, sim, "first")
     assert proc.returncode == 0, _summary(proc, results)
     tasks = set(r["task"] for r in results)
@@ -136,6 +159,14 @@ def test_doc_playbooks_run_as_written(fresh_vcsim, tmp_path):
                 (1, "allow", "hypervisor", "host"), (2, "deny", "anyProtocol", "anyDirection")]
     finally:
         Disconnect(si)
+
+    # serial-console-panic.yml and serial-console-wait-login.yml read the console written above
+    summary = [r for r in results if r["task"] == "List the VMs that panicked"][0]["result"]["msg"]
+    assert summary == "Kernel panic on: DC0_H0_VM0", summary
+    shown = [r for r in results if r["task"] == "Show the panic and the lines before it"][0]["result"]["msg"]
+    assert any("Kernel panic - not syncing" in line for line in shown) and shown[-1] == "DC0_H0_VM0 login: "
+    ready = [r for r in results if r["task"] == "Show the prompt"][0]["result"]["msg"]
+    assert ready == "DC0_H0_VM0 is up: DC0_H0_VM0 login: ", ready
 
     # first-contact.yml printed what it read
     shown = [r for r in results if r["task"] == "Show what was found"][0]["result"]["msg"]

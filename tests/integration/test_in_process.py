@@ -340,9 +340,8 @@ def test_run_once_tasks_use_the_shared_session(fresh_vcsim, tmp_path, module):
 
 
 def test_an_interrupted_run_logs_its_session_out(fresh_vcsim, tmp_path):
-    """Ctrl-C (SIGINT) ends ansible-playbook through its normal exit: the session is logged out.
-    (SIGTERM and SIGKILL cannot be: docs/execution.md says the session then ends with vCenter's
-    idle timeout.)"""
+    """Ctrl-C (SIGINT) ends ansible-playbook through its normal exit: the run itself logs the session
+    out. (A killed run's sessions are ended by its reaper: test_killed_run.py.)"""
     sim = fresh_vcsim()
     playbook = tmp_path / "pause.yml"
     playbook.write_text(json.dumps([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": [

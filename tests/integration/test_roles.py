@@ -22,7 +22,7 @@ from pyVmomi import vim
 
 from conftest import ROOT, ansible_env, connect, run_playbook
 from vcsimctl import soap_methods, soap_requests
-from vsphere_helpers import find_vm, power, serial_ports, vm_name_lookups
+from vsphere_helpers import find_vm, name_index_checks, power, serial_ports, vm_name_lookups
 
 SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
 VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
@@ -46,8 +46,11 @@ class Trace(object):
         return soap_methods(self.path, self.offset)
 
     def vm_name_lookups(self):
-        """The reads that look VMs up by name (``vsphere_helpers.vm_name_lookups``) since ``mark()``."""
-        return vm_name_lookups(soap_requests(self.path, self.offset))
+        """The reads that look VMs up by name since ``mark()``: reads of the inventory
+        (``vsphere_helpers.vm_name_lookups``) and checks of a remembered index
+        (``vsphere_helpers.name_index_checks``)."""
+        requests = soap_requests(self.path, self.offset)
+        return vm_name_lookups(requests) + name_index_checks(requests)
 
 
 def write_inventory(tmp_path, hosts, name="hosts.json", group_vars=None):

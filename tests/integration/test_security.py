@@ -307,27 +307,159 @@ def test_credentials_inside_uris_never_in_output(fresh_vcsim, tmp_path):
     log = tmp_path / "ansible.log"
     run = run_playbook(tmp_path, tasks, sim=sim, args=["-vvv", "--diff"], env={"ANSIBLE_LOG_PATH": str(log)})
     assert run.rc == 0, run
-    for name, fragment in (("proxy_uri refused", "telnet://********@vspc.example.com:13370"),
-                           ("bulk refused", "telnet://********@vspc.example.com:13370"),
-                           ("service_uri refused", "tcp://********@console.example.com:7001"),
-                           ("hostname", "https://********@vc.example.com/sdk"),
-                           ("proxy_host", "http://********@proxy:3128")):
+    for name, fragment in (("proxy_uri refused", "telnet://vspcadmin:********@vspc.example.com:13370"),
+                           ("bulk refused", "telnet://vspcadmin:********@vspc.example.com:13370"),
+                           ("service_uri refused", "tcp://svcuser:********@console.example.com:7001"),
+                           ("hostname", "https://root:********@vc.example.com/sdk"),
+                           ("proxy_host", "http://pxuser:********@proxy:3128")):
         entry = run.task(name)
         assert entry["status"] == "failed" and fragment in entry["result"]["msg"], entry
     applied = run.result("token applied")
     assert applied["changed"] is True
-    assert applied["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
-    assert applied["diff"]["after"]["serial_ports"]["port 1"]["backing"]["service_uri"] == "********@port-1"
-    assert run.result("token info")["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    assert applied["serial_ports"][0]["backing"]["service_uri"] == "tokuser:********@port-1"
+    assert applied["diff"]["after"]["serial_ports"]["port 1"]["backing"]["service_uri"] == "tokuser:********@port-1"
+    assert run.result("token info")["serial_ports"][0]["backing"]["service_uri"] == "tokuser:********@port-1"
     bulk = run.result("bulk")
-    assert bulk["vms"][0]["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    assert bulk["vms"][0]["serial_ports"][0]["backing"]["service_uri"] == "tokuser:********@port-1"
     assert bulk["diff"]["after"]["vms"]
     with Reader(sim) as reader:  # what was sent is the value given, not the masked one
         assert serial_ports(reader.vm("DC0_H0_VM0"))[1]["backing"]["serviceURI"] == token
     seen = {"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results), "log": log.read_text()}
-    assert "invocation" in seen["stdout"] and "********@port-1" in seen["stdout"]
-    assert run.result("show registered")["applied"]["serial_ports"][0]["backing"]["service_uri"] == "********@port-1"
+    assert "invocation" in seen["stdout"] and "tokuser:********@port-1" in seen["stdout"]
+    assert run.result("show registered")["applied"]["serial_ports"][0]["backing"]["service_uri"] == "tokuser:********@port-1"
     for where, text in seen.items():
         for secret in URI_SECRETS:
             assert secret not in text, "%s shows %s" % (where, secret)
     assert other_sessions(sim) == []
+
+
+#: One password per character that cuts a strict parse of a URI's authority short, and a space; each
+#: is checked whole and by its two halves (a mask that stops at the character shows the second half).
+PASSWORDS = {"/": "Head4Slash/Tail4Slash", "#": "Head4Hash#Tail4Hash", "?": "Head4Query?Tail4Query",
+             "@": "Head4At@Tail4At", ":": "Head4Colon:Tail4Colon", "%": "Head4Pct%40Tail4Pct",
+             " ": "Head4Space Tail4Space"}
+DRIFT_PASSWORD = "Head4Drift/Tail4Drift@x"
+VSPC = "telnet://vspc.example.com:13370"
+
+
+def _vspc_ports(passwords):
+    """Ports 1..n through a vSPC, each with a service URI ``ops:PASSWORD@port-N``."""
+    return [{"number": n, "backing": {"type": "network", "service_uri": "ops:%s@port-%d" % (p, n), "proxy_uri": VSPC}}
+            for n, p in enumerate(passwords, 1)]
+
+
+def _assert_no_password(seen):
+    """No password, nor either side of its first special character (letters and digits only, so an
+    escaped copy in the HTML report or the JSON is found too)."""
+    for password in list(PASSWORDS.values()) + [DRIFT_PASSWORD]:
+        head, _, tail = password.partition(next(c for c in password if not c.isalnum()))
+        for part in (password, head, tail.rstrip("@x")):
+            for where, text in seen.items():
+                assert part not in text, "%s shows %r (of the password %r)" % (where, part, password)
+
+
+def test_passwords_of_any_character_never_shown(fresh_vcsim, tmp_path):
+    """Passwords holding / # ? @ : % inside vSPC service URIs: --check --diff, then the real change, at
+    -vvv: neither the screen, the results, the Ansible log nor the audit's three reports show any of them
+    or a part; vSphere gets the URIs as given. A tcp:// URI with credentials is refused, saying why and
+    what to write; a password with a space (refused: no spaces in a URI), and one in a task that fails
+    while the module is being built (a wrong type), are masked in the -vvv invocation too."""
+    sim = fresh_vcsim(vm=2)
+    with Reader(sim) as reader:
+        for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+            power(reader.vm(name), "poweredOff")
+    accepted = [p for c, p in PASSWORDS.items() if c != " "]
+    ports = _vspc_ports(accepted)
+    change = [{"name": "change", SP: {"name": "DC0_H0_VM0", "serial_ports": ports}},
+              {"name": "bulk", BULK: {"vms": [{"name": "DC0_H0_VM1", "serial_ports": ports}]}}]
+    refused = [
+        {"name": "tcp refused", SP: {"name": "DC0_H0_VM0", "serial_ports": [{"number": 9, "backing": {
+            "type": "network", "service_uri": "tcp://ops:%s@console.example.com:7001" % PASSWORDS["/"]}}]},
+         "ignore_errors": True},
+        {"name": "space refused", SP: {"name": "DC0_H0_VM0", "serial_ports": _vspc_ports([PASSWORDS[" "]])},
+         "ignore_errors": True},
+        {"name": "wrong type", SP: {"name": "DC0_H0_VM0", "serial_ports": [dict(_vspc_ports([PASSWORDS["#"]])[0],
+                                                                                 number="one")]},
+         "ignore_errors": True},
+        {"name": "info", SPI: {"name": "DC0_H0_VM0"}},
+    ]
+    log = tmp_path / "ansible.log"
+    env = {"ANSIBLE_LOG_PATH": str(log)}
+    check = run_playbook(tmp_path, change, sim=sim, args=["-vvv", "--check", "--diff"], env=env, name="check")
+    assert check.rc == 0, check
+    assert check.result("change")["changed"] is True
+    with Reader(sim) as reader:
+        assert serial_ports(reader.vm("DC0_H0_VM0")) == {}  # check mode changed nothing
+    run = run_playbook(tmp_path, change + refused, sim=sim, args=["-vvv", "--diff"], env=env, name="run")
+    assert run.rc == 0, run
+    result = run.result("change")
+    assert result["changed"] is True
+    shown = ["ops:********@port-%d" % n for n in range(1, len(accepted) + 1)]
+    assert [p["backing"]["service_uri"] for p in result["serial_ports"]] == shown
+    assert [p["backing"]["service_uri"] for p in check.result("change")["serial_ports"]] == shown
+    after = check.result("change")["diff"]["after"]["serial_ports"]
+    assert [after["port %d" % n]["backing"]["service_uri"] for n in range(1, len(accepted) + 1)] == shown
+    assert [p["backing"]["service_uri"] for p in run.result("bulk")["vms"][0]["serial_ports"]] == shown
+    assert [p["backing"]["service_uri"] for p in run.result("info")["serial_ports"]] == shown
+    with Reader(sim) as reader:  # vSphere got the URIs as given
+        for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+            got = serial_ports(reader.vm(name))
+            assert [got[n]["backing"]["serviceURI"] for n in sorted(got)] == [p["backing"]["service_uri"] for p in ports]
+    tcp = run.task("tcp refused")
+    assert tcp["status"] == "failed"
+    assert ("service_uri 'tcp://ops:********@console.example.com:7001' carries a user name or password"
+            in tcp["result"]["msg"]) and "write tcp://console.example.com:7001" in tcp["result"]["msg"], tcp
+    assert "without spaces" in run.task("space refused")["result"]["msg"]
+    assert run.task("wrong type")["status"] == "failed"
+    assert "ops:********@port-1" in run.stdout  # the -vvv invocation is there, masked
+
+    # The audit: the inventory asks port 1 with another password (drift), the reports show it masked.
+    wanted = _vspc_ports([DRIFT_PASSWORD] + accepted[1:])
+    inventory = tmp_path / "hosts.json"
+    inventory.write_text(json.dumps({"vms": {"hosts": {"DC0_H0_VM0": {"serial_console_ports": wanted}},
+                                             "vars": {"ansible_connection": "local"}}}))
+    report_dir = tmp_path / "report"
+    extra = {"vcenter_hostname": sim.host, "vcenter_port": sim.port, "vcenter_username": sim.username,
+             "vcenter_password": sim.password, "vcenter_validate_certs": False, "audit_report_dir": str(report_dir)}
+    audit = run_playbook(tmp_path, [{"import_playbook": os.path.join(ROOT, "playbooks", "audit.yml")}],
+                         inventory=str(inventory), args=["-vvv", "-e", json.dumps(extra)], env=env, name="audit")
+    assert audit.rc == 0, audit
+    reports = dict((ext, (report_dir / ("vmchannels-audit." + ext)).read_text()) for ext in ("md", "json", "html"))
+    record = json.loads(reports["json"])["vms"][0]
+    assert record["status"] == "drifted", record
+    assert record["drift"] == ["port 1: service_uri ops:********@port-1 -> ops:********@port-1 (credentials changed)"]
+    assert [p["backing"]["service_uri"] for p in record["serial_ports"]] == shown
+    assert "ops:********@port-1" in reports["md"] and "ops:********@port-1" in reports["html"]
+    seen = {"check stdout": check.stdout, "check stderr": check.stderr, "check results": json.dumps(check.results),
+            "stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results),
+            "audit stdout": audit.stdout, "audit stderr": audit.stderr, "audit results": json.dumps(audit.results),
+            "log": log.read_text()}
+    seen.update(("audit " + ext, text) for ext, text in reports.items())
+    _assert_no_password(seen)
+    assert other_sessions(sim) == []
+
+
+def test_serial_console_role_never_prints_uri_passwords(fresh_vcsim, tmp_path):
+    """The serial_console role with vSPC service URIs carrying passwords, at -vvv with --diff, in bulk
+    mode then in the default mode (a changed password each time), with a VM whose invalid input makes
+    the role plan its group one VM at a time: the role's facts and loop items never print a password
+    (its internal facts are not printed then, its loops go over names), the VMs get the URIs as given."""
+    sim = fresh_vcsim(vm=2)
+    with Reader(sim) as reader:
+        for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+            power(reader.vm(name), "poweredOff")
+    for bulk, password in ((True, PASSWORDS["/"]), (False, PASSWORDS["#"])):
+        ports = _vspc_ports([password])
+        hosts = {"DC0_H0_VM0": {"serial_console_ports": ports}, "DC0_H0_VM1": {"serial_console_ports": ports},
+                 "DC0_C0_RP0_VM0": {"serial_console_ports": [{"number": 33, "backing": {"type": "thinprint"}}]}}
+        inventory = tmp_path / "hosts.json"
+        inventory.write_text(json.dumps({"vms": {"hosts": hosts, "vars": {"ansible_connection": "local"}}}))
+        run = run_playbook(tmp_path, [{"import_playbook": os.path.join(ROOT, "playbooks", "serial_console.yml")}],
+                           sim=sim, inventory=str(inventory), name="bulk" if bulk else "default",
+                           args=["-vvv", "--diff", "-e", json.dumps({"serial_console_bulk": bulk})])
+        assert run.rc == 2, run  # DC0_C0_RP0_VM0 fails (port 33), the others are configured
+        assert "ops:********@port-1" in run.stdout  # the diff, masked
+        with Reader(sim) as reader:
+            for name in ("DC0_H0_VM0", "DC0_H0_VM1"):
+                assert serial_ports(reader.vm(name))[1]["backing"]["serviceURI"] == ports[0]["backing"]["service_uri"]
+        _assert_no_password({"stdout": run.stdout, "stderr": run.stderr, "results": json.dumps(run.results)})

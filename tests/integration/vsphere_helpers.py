@@ -10,10 +10,19 @@ SESSION_METHODS = ("Login", "Logout")
 
 def vm_name_lookups(requests):
     """The reads of ``requests`` (simulator trace records) that look VMs up by name: PropertyCollector
-    reads of VMs that start from a folder (the root folder), where a read by moid starts from the VM
-    itself."""
+    reads of VMs that start from a folder (the root folder) alone, where a read by moid starts from
+    the VM itself and the check of a remembered name index (:func:`name_index_checks`) from both."""
     return [r for r in requests if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
-            and any(o.startswith("Folder:") for o in r.get("objects", []))]
+            and any(o.startswith("Folder:") for o in r.get("objects", []))
+            and not any(o.startswith("VirtualMachine:") for o in r.get("objects", []))]
+
+
+def name_index_checks(requests):
+    """The reads of ``requests`` that check the run's remembered VM name index (module_utils/inventory.py):
+    the names of every VM from the root folder and the paths of the VMs that bear the name."""
+    return [r for r in requests if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
+            and any(o.startswith("Folder:") for o in r.get("objects", []))
+            and any(o.startswith("VirtualMachine:") for o in r.get("objects", []))]
 
 
 def task_requests(calls):

@@ -5,6 +5,7 @@ import importlib
 import json
 import os
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -106,6 +107,32 @@ def test_run_main_reports_a_failure_and_an_unhandled_exception():
     assert "a bug" in res["stdout"] + res["stderr"]
 
 
+@pytest.mark.parametrize("code,rc,stderr", [
+    ("cannot go on: pyVmomi is missing", 1, "cannot go on: pyVmomi is missing\n"),
+    (None, 0, ""), (0, 0, ""), (3, 3, ""), (False, 0, ""), (["a", 1], 1, "['a', 1]\n"),
+])
+def test_run_main_exits_like_python_on_sys_exit(code, rc, stderr):
+    """``sys.exit(code)`` in-process ends as the shipped module's process would: Python writes a code
+    that is neither None nor an integer to stderr and exits 1 (the text was lost before)."""
+    def main():
+        sys.exit(code)
+
+    res = in_process.run_main(main, in_process.encode_arguments({}), {}, None)
+    assert (res["rc"], res["stderr"], res["stdout"]) == (rc, stderr, "")
+
+
+def test_sys_exit_text_is_what_a_shipped_module_prints(tmp_path):
+    script = tmp_path / "module.py"
+    script.write_text("import sys\nsys.exit('cannot go on: pyVmomi is missing')\n")
+    shipped = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+
+    def main():
+        sys.exit("cannot go on: pyVmomi is missing")
+
+    res = in_process.run_main(main, in_process.encode_arguments({}), {}, None)
+    assert (res["rc"], res["stderr"]) == (shipped.returncode, shipped.stderr)
+
+
 def test_run_main_prints_nothing_on_the_worker_stdout(capsys):
     def main():
         from ansible.module_utils.basic import AnsibleModule
@@ -202,3 +229,18 @@ def test_an_untested_ansible_core_ships_the_module(monkeypatch):
     assert "not tested with ansible-core" in action._shipping_reason({})
     monkeypatch.setenv("VMCHANNELS_IN_PROCESS", "false")
     assert "turned off" in action._shipping_reason({})
+
+
+def _prepare_in_a_worker():
+    sessions._store = sessions._store_pid = None
+    sessions.prepare()
+    os._exit(0 if sessions._store is None and sessions._store_pid is None else 1)
+
+
+def test_a_worker_that_imports_the_action_plugins_prepares_no_store_and_no_reaper():
+    import multiprocessing
+
+    worker = multiprocessing.get_context("fork").Process(target=_prepare_in_a_worker)
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0

@@ -4,6 +4,7 @@ import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import (
     Entity,
     InventoryIndex,
+    index_still_answers,
     normalize_folder,
     select_by_name,
 )
@@ -93,3 +94,36 @@ def test_rows_give_back_the_same_index(index):
     assert again.path("vm-1") == "/DC0/vm/prod/web01" and again.datacenter("vm-3").name == "DC1"
     assert sorted(e.moid for e in select_by_name(again, "web01", ("VirtualMachine",), "DC0")[0]) == ["vm-1", "vm-2"]
     assert sorted(set(made)) == ["Datacenter", "Folder", "VirtualMachine"]
+
+
+# -- whether the run's remembered index still answers a look-up (index_still_answers) -----------
+def _now(index, **changes):
+    """``(path_reads, vm_names)`` as the check read would see ``index`` after ``changes``: moid ->
+    ``(name, parent)`` (``None``: deleted)."""
+    state = dict((e.moid, (e.name, e.parent)) for e in index.by_moid.values())
+    state.update(changes)
+    state = dict((moid, value) for moid, value in state.items() if value is not None)
+    vm_names = dict((moid, value[0]) for moid, value in state.items() if moid.startswith("vm-"))
+    return state, vm_names
+
+
+def test_an_unchanged_inventory_still_answers(index):
+    assert index_still_answers(index, ["web01"], *_now(index))
+    # changes away from the paths of the VMs bearing the name do not matter
+    assert index_still_answers(index, ["web01"], *_now(index, **{"vm-4": ("db02", "group-v3")}))
+
+
+@pytest.mark.parametrize("changes", [
+    {"vm-1": ("web01-old", "group-v2")},  # the VM renamed
+    {"vm-1": ("web01", "group-v1")},  # the VM moved to another folder
+    {"vm-1": None},  # the VM deleted
+    {"group-v2": ("prod-old", "group-v1")},  # its folder renamed (the folder option selects on it)
+    {"group-v2": ("prod", "group-v3")},  # its folder moved to another datacenter
+    {"dc-2": ("DC9", "group-f")},  # a datacenter renamed (the datacenter option selects on it)
+    {"group-f": ("apac", "group-d1")},  # a folder above a datacenter renamed
+    {"vm-4": ("web01", "group-v3")},  # another VM takes the name by a rename...
+    {"vm-9": ("web01", "group-v3")},  # ... or is created with it, anywhere
+], ids=["vm-renamed", "vm-moved", "vm-deleted", "folder-renamed", "folder-moved", "datacenter-renamed",
+        "folder-above-datacenter-renamed", "vm-renamed-to-the-name", "vm-created-with-the-name"])
+def test_any_change_that_could_change_the_answer_is_seen(index, changes):
+    assert not index_still_answers(index, ["web01"], *_now(index, **changes))

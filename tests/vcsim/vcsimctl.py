@@ -177,6 +177,28 @@ def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
     return requests
 
 
+def folder_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """The datastore file requests (``/folder/...``) of a launcher trace file, in order, as dicts
+    with "http" (GET, HEAD...), "path", "session", "status" (the HTTP status answered), "range"
+    (the Range header sent, absent without one) and "served" (body bytes sent). `since` is a byte
+    offset (see Simulator.reset_trace)."""
+    try:
+        with open(trace_file, "rb") as f:
+            f.seek(since)
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in data.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("path", "").startswith("/folder"):
+            out.append(rec)
+    return out
+
+
 def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
     """Counter of the SOAP method names of :func:`soap_methods`; sum(counter.values()) = SOAP
     round trips."""
@@ -395,11 +417,34 @@ class Simulator:
             raise SimulatorError("started with trace=False")
         return soap_requests(self.trace_file, self._trace_offset)
 
+    def folder_requests(self) -> list:
+        """The datastore file requests (see folder_requests) since start() or reset_trace()."""
+        if not self.trace_file:
+            raise SimulatorError("started with trace=False")
+        return folder_requests(self.trace_file, self._trace_offset)
+
     def inject_faults(self, vm: str, **faults) -> str:
         """Set the faults of ``vm`` (a moid or a name) in the running launcher, replacing its
         former ones (none given: cleared); returns the VM's moid. ``faults``: ``tools``,
-        ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``refuse``, ``drop``, ``end_session``
+        ``shutdown_delay_ms``, ``task_delay_ms``, ``fail``, ``refuse``, ``drop``, ``end_session``,
+        ``end_session_at``
         (see launcher/faults.go)."""
+        status, body = self._post("/launcher/faults", json.dumps(dict(faults, vm=vm)),
+                                  {"Content-Type": "application/json"})
+        if status != 200:
+            raise SimulatorError("setting the faults of %s failed: %s %s" % (vm, status, body))
+        return json.loads(body)["vm"]
+
+    def end_sessions(self, keep_cookie: str | None = None) -> int:
+        """End every live session but the one of ``keep_cookie`` (a ``vmware_soap_session=...``
+        cookie), as an expiry would: their next requests are refused (NotAuthenticated, or 401 on
+        /folder) until they log in again (launcher/folder.go). Returns how many ended."""
+        status, body = self._post("/launcher/end_sessions", "", {"Cookie": keep_cookie} if keep_cookie else {})
+        if status != 200:
+            raise SimulatorError("ending the sessions failed: %s %s" % (status, body))
+        return json.loads(body)["ended"]
+
+    def _post(self, path: str, body: str, headers: dict) -> tuple:
         if self.tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -408,15 +453,11 @@ class Simulator:
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
-            conn.request("POST", "/launcher/faults", json.dumps(dict(faults, vm=vm)),
-                         {"Content-Type": "application/json"})
+            conn.request("POST", path, body, headers)
             response = conn.getresponse()
-            body = response.read().decode(errors="replace")
+            return response.status, response.read().decode(errors="replace")
         finally:
             conn.close()
-        if response.status != 200:
-            raise SimulatorError("setting the faults of %s failed: %s %s" % (vm, response.status, body))
-        return json.loads(body)["vm"]
 
     def state(self) -> dict:
         return {

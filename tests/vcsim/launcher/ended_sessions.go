@@ -91,6 +91,26 @@ func (e *endedSessions) refuses(r *http.Request, method string) bool {
 	return anonymousReads[method] || (e.kept[cookie] && method != "Login" && method != "RetrieveServiceContent")
 }
 
+// endKept ends the session id the way endByFault does (vcsim keeps knowing it); false when it had
+// ended already.
+func (e *endedSessions) endKept(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ids[id] {
+		return false
+	}
+	e.ids[id] = true
+	e.kept[id] = true
+	return true
+}
+
+// ended tells whether the session cookie was ended (folder.go refuses its file requests).
+func (e *endedSessions) ended(cookie string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ids[cookie]
+}
+
 // forget drops the cookie of a Login sent with a session that endByFault ended, so that vcsim logs in
 // anew (it refuses a Login on a session it still knows).
 func (e *endedSessions) forget(r *http.Request, method string) {

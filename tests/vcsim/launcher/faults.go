@@ -31,6 +31,10 @@ package main
 //     administrator ends it (ended_sessions.go refuses every later request of that session; a
 //     Login with its cookie starts a new session). One session is ended so per launcher: once
 //     it has, the fault refuses calls of that session only and lets the others through.
+//   - end_session_at: {"WaitForUpdatesEx": 2}: the 2nd call of that PropertyCollector method
+//     (WaitForUpdatesEx, CreateFilter; by any client, counted from now) ends its session as
+//     end_session does: a session that ends while a client waits on its collector. Waits name no VM,
+//     so the count is what tells one wait of a power cycle from the next.
 //
 // The methods concerned are ReconfigVM_Task (always routed to the VM's guard, see
 // change_version.go), PowerOnVM_Task, PowerOffVM_Task and ShutdownGuest (routed to the guard
@@ -67,6 +71,7 @@ type vmFaults struct {
 	Refuse          map[string]*failSpec `json:"refuse"`
 	Drop            map[string]int       `json:"drop"`
 	EndSession      map[string]int       `json:"end_session"`
+	EndSessionAt    map[string]int       `json:"end_session_at"`
 }
 
 // vmFaultState is what the launcher keeps per VM with faults.
@@ -113,6 +118,22 @@ func takeDrop(vmMoid, method string) bool {
 // takeEndSession says whether this request must end its session (and counts it).
 func takeEndSession(vmMoid, method string) bool {
 	return takeCounted(vmMoid, method, func(f *vmFaults) map[string]int { return f.EndSession })
+}
+
+// takeEndSessionAt says whether this call of a PropertyCollector method is the one an end_session_at
+// fault waits for (and counts it).
+func takeEndSessionAt(method string) bool {
+	faultsMu.Lock()
+	defer faultsMu.Unlock()
+	for _, st := range faultsBy {
+		if st.faults.EndSessionAt[method] > 0 {
+			st.faults.EndSessionAt[method]--
+			if st.faults.EndSessionAt[method] == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func takeCounted(vmMoid, method string, counts func(*vmFaults) map[string]int) bool {
@@ -193,7 +214,7 @@ func serveFaults(w http.ResponseWriter, r *http.Request) {
 	faultsMu.Lock()
 	old := faultsBy[moid]
 	if spec.Tools || spec.ShutdownDelayMs != 0 || len(spec.TaskDelayMs) > 0 || len(spec.Fail) > 0 || len(spec.Refuse) > 0 ||
-		len(spec.Drop) > 0 || len(spec.EndSession) > 0 {
+		len(spec.Drop) > 0 || len(spec.EndSession) > 0 || len(spec.EndSessionAt) > 0 {
 		st := &vmFaultState{faults: spec}
 		if old != nil {
 			st.busy, st.powerSeq = old.busy, old.powerSeq+1

@@ -27,12 +27,17 @@ import (
 //   - refuses the reads of ended sessions (ended_sessions.go), and
 //   - delays Login by loginDelay (vCenter's single sign-on takes hundreds of
 //     milliseconds; vcsim answers at once).
-// POST /launcher/faults sets the faults of a VM (faults.go).
+//
+// POST /launcher/faults sets the faults of a VM (faults.go); /folder (datastore
+// files) is served by serveFolder (folder.go).
 type sdkHandler struct {
 	next       http.Handler
 	tracer     *requestTracer
 	loginDelay time.Duration
 	ended      *endedSessions // ended_sessions.go
+	live       *liveSessions  // folder.go
+	// basicAuth tells whether HTTP Basic credentials are accepted on /folder (folder.go)
+	basicAuth func(user, pass string) bool
 }
 
 // sessionTag names the session of a request in the trace without revealing
@@ -88,6 +93,14 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		serveFaults(w, r)
 		return
 	}
+	if r.URL.Path == endSessionsPath {
+		h.serveEndSessions(w, r) // folder.go: a test hook
+		return
+	}
+	if isFolderRequest(r) {
+		h.serveFolder(w, r) // folder.go: datastore files, session checked, bytes served traced
+		return
+	}
 	if r.Method != http.MethodPost {
 		if h.tracer != nil { // e.g. pyVmomi's GET /sdk/vimServiceVersions.xml
 			h.tracer.log(r.Method, r.URL.Path, "", "", "", "", 0, nil, 0, nil)
@@ -132,7 +145,8 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.ended.note(r, method, body)
 	h.ended.forget(r, method)
-	if thisType == "VirtualMachine" && takeEndSession(thisValue, method) && h.ended.endByFault(r) {
+	if ((thisType == "VirtualMachine" && takeEndSession(thisValue, method)) ||
+		(thisType == "PropertyCollector" && takeEndSessionAt(method))) && h.ended.endByFault(r) {
 		writeNotAuthenticated(w, thisType, thisValue)
 		return
 	}
@@ -165,6 +179,9 @@ func (h *sdkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = ioutil.NopCloser(bytes.NewReader(body))
 	r.ContentLength = int64(len(body))
 	if !rerouted {
+		if opensSession(method) {
+			w = &cookieWatcher{ResponseWriter: w, live: h.live} // folder.go
+		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -229,6 +246,29 @@ func (t *requestTracer) log(httpMethod, path, method, thisType, this, session st
 		Types       []string `json:"types,omitempty"`
 	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, session, n, objects,
 		count, types})
+	_, _ = t.f.Write(append(line, '\n'))
+}
+
+// logFolder writes the line of a datastore file request (folder.go), after it was answered:
+//
+//	{"seq":9,"time":"...","http":"GET","path":"/folder/vm/serial.log","method":"","session":"3f2a...","status":206,"range":"bytes=-65536","served":65536}
+//
+// "served" is the number of body bytes sent (0 for HEAD, a 401 or a 416).
+func (t *requestTracer) logFolder(httpMethod, path, session string, status int, rangeHeader string, served int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seq++
+	line, _ := json.Marshal(struct {
+		Seq     int64  `json:"seq"`
+		Time    string `json:"time"`
+		HTTP    string `json:"http"`
+		Path    string `json:"path"`
+		Method  string `json:"method"`
+		Session string `json:"session"`
+		Status  int    `json:"status"`
+		Range   string `json:"range,omitempty"`
+		Served  int64  `json:"served"`
+	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, "", session, status, rangeHeader, served})
 	_, _ = t.f.Write(append(line, '\n'))
 }
 

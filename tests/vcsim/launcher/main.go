@@ -119,7 +119,13 @@ func main() {
 	// Nobody knows the (ephemeral) port yet, so no request can arrive before
 	// the handler is wrapped.
 	srv.Config.Handler = &sdkHandler{next: srv.Config.Handler, tracer: tracer,
-		loginDelay: time.Duration(*loginDelay) * time.Millisecond, ended: newEndedSessions()}
+		loginDelay: time.Duration(*loginDelay) * time.Millisecond, ended: newEndedSessions(), live: newLiveSessions(),
+		basicAuth: func(u, p string) bool { // the credentials Login accepts
+			if *username != "" && *password != "" {
+				return u == *username && p == *password
+			}
+			return u != "" && p != ""
+		}}
 
 	sdkURL := *srv.URL
 	user := sdkURL.User
