@@ -352,7 +352,7 @@ def _assert_no_password(seen):
     """No password, nor either side of its first special character (letters and digits only, so an
     escaped copy in the HTML report or the JSON is found too)."""
     for password in list(PASSWORDS.values()) + [DRIFT_PASSWORD]:
-        head, _, tail = password.partition(next(c for c in password if not c.isalnum()))
+        head, dummy, tail = password.partition(next(c for c in password if not c.isalnum()))
         for part in (password, head, tail.rstrip("@x")):
             for where, text in seen.items():
                 assert part not in text, "%s shows %r (of the password %r)" % (where, part, password)
@@ -378,8 +378,8 @@ def test_passwords_of_any_character_never_shown(fresh_vcsim, tmp_path):
          "ignore_errors": True},
         {"name": "space refused", SP: {"name": "DC0_H0_VM0", "serial_ports": _vspc_ports([PASSWORDS[" "]])},
          "ignore_errors": True},
-        {"name": "wrong type", SP: {"name": "DC0_H0_VM0", "serial_ports": [dict(_vspc_ports([PASSWORDS["#"]])[0],
-                                                                                 number="one")]},
+        {"name": "wrong type", SP: {"name": "DC0_H0_VM0",
+                                    "serial_ports": [dict(_vspc_ports([PASSWORDS["#"]])[0], number="one")]},
          "ignore_errors": True},
         {"name": "info", SPI: {"name": "DC0_H0_VM0"}},
     ]

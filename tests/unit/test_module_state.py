@@ -73,11 +73,9 @@ def _statements(body):
         yield node
         for field in ("body", "orelse", "finalbody"):
             if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                for child in _statements(getattr(node, field, None) or []):
-                    yield child
+                yield from _statements(getattr(node, field, None) or [])
         for handler in getattr(node, "handlers", None) or []:
-            for child in _statements(handler.body):
-                yield child
+            yield from _statements(handler.body)
 
 
 def _targets(node):
