@@ -226,27 +226,33 @@ func newRequestTracer(path string) (*requestTracer, error) {
 	return &requestTracer{f: f}, nil
 }
 
-func (t *requestTracer) log(httpMethod, path, method, thisType, this, session string, n int, objects []string,
-	count int, types []string) {
+// write appends one JSON line: the record that line builds from the next sequence number and the time.
+func (t *requestTracer) write(line func(seq int64, now string) interface{}) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.seq++
-	line, _ := json.Marshal(struct {
-		Seq         int64    `json:"seq"`
-		Time        string   `json:"time"`
-		HTTP        string   `json:"http"`
-		Path        string   `json:"path"`
-		Method      string   `json:"method"`
-		ThisType    string   `json:"this_type"`
-		This        string   `json:"this"`
-		Session     string   `json:"session"`
-		Bytes       int      `json:"bytes"`
-		Objects     []string `json:"objects,omitempty"`
-		ObjectCount int      `json:"object_count,omitempty"`
-		Types       []string `json:"types,omitempty"`
-	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, method, thisType, this, session, n, objects,
-		count, types})
-	_, _ = t.f.Write(append(line, '\n'))
+	b, _ := json.Marshal(line(t.seq, time.Now().UTC().Format(time.RFC3339Nano)))
+	_, _ = t.f.Write(append(b, '\n'))
+}
+
+func (t *requestTracer) log(httpMethod, path, method, thisType, this, session string, n int, objects []string,
+	count int, types []string) {
+	t.write(func(seq int64, now string) interface{} {
+		return struct {
+			Seq         int64    `json:"seq"`
+			Time        string   `json:"time"`
+			HTTP        string   `json:"http"`
+			Path        string   `json:"path"`
+			Method      string   `json:"method"`
+			ThisType    string   `json:"this_type"`
+			This        string   `json:"this"`
+			Session     string   `json:"session"`
+			Bytes       int      `json:"bytes"`
+			Objects     []string `json:"objects,omitempty"`
+			ObjectCount int      `json:"object_count,omitempty"`
+			Types       []string `json:"types,omitempty"`
+		}{seq, now, httpMethod, path, method, thisType, this, session, n, objects, count, types}
+	})
 }
 
 // logFolder writes the line of a datastore file request (folder.go), after it was answered:
@@ -255,21 +261,19 @@ func (t *requestTracer) log(httpMethod, path, method, thisType, this, session st
 //
 // "served" is the number of body bytes sent (0 for HEAD, a 401 or a 416).
 func (t *requestTracer) logFolder(httpMethod, path, session string, status int, rangeHeader string, served int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.seq++
-	line, _ := json.Marshal(struct {
-		Seq     int64  `json:"seq"`
-		Time    string `json:"time"`
-		HTTP    string `json:"http"`
-		Path    string `json:"path"`
-		Method  string `json:"method"`
-		Session string `json:"session"`
-		Status  int    `json:"status"`
-		Range   string `json:"range,omitempty"`
-		Served  int64  `json:"served"`
-	}{t.seq, time.Now().UTC().Format(time.RFC3339Nano), httpMethod, path, "", session, status, rangeHeader, served})
-	_, _ = t.f.Write(append(line, '\n'))
+	t.write(func(seq int64, now string) interface{} {
+		return struct {
+			Seq     int64  `json:"seq"`
+			Time    string `json:"time"`
+			HTTP    string `json:"http"`
+			Path    string `json:"path"`
+			Method  string `json:"method"`
+			Session string `json:"session"`
+			Status  int    `json:"status"`
+			Range   string `json:"range,omitempty"`
+			Served  int64  `json:"served"`
+		}{seq, now, httpMethod, path, "", session, status, rangeHeader, served}
+	})
 }
 
 func (t *requestTracer) Close() {

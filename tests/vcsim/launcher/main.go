@@ -79,10 +79,10 @@ func main() {
 	}
 
 	// Launcher fixes and extensions (each in its own file).
-	installFetchFix()      // fetch_fix.go
+	installFetchFix()                       // fetch_fix.go
 	installFirewallFixes(*upstreamFirewall) // firewall.go
-	installChangeVersion() // change_version.go
-	installSearchIndex()   // search_index.go
+	installChangeVersion()                  // change_version.go
+	installSearchIndex()                    // search_index.go
 	if *configOptions {
 		installConfigOptions() // config_option.go
 	}
