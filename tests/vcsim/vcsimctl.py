@@ -158,23 +158,25 @@ def soap_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
     property types they ask for). Non-SOAP HTTP requests (pyVmomi's
     GET /sdk/vimServiceVersions.xml) are left out. `since` is a byte offset
     (see Simulator.reset_trace)."""
+    return [rec for rec in _trace_records(trace_file, since) if rec.get("http", "POST") == "POST" and rec.get("method")]
+
+
+def _trace_records(trace_file: str | os.PathLike, since: int = 0) -> list:
+    """Every complete line of a launcher trace file from byte offset `since`, as dicts (none
+    when the file does not exist yet; a line being written right now is left out)."""
     try:
         with open(trace_file, "rb") as f:
             f.seek(since)
             data = f.read()
     except FileNotFoundError:
         return []
-    requests = []
+    records = []
     for line in data.splitlines():
-        if not line.strip():
-            continue
         try:
-            rec = json.loads(line)
+            records.append(json.loads(line))
         except ValueError:
-            continue  # a line being written right now
-        if rec.get("http", "POST") == "POST" and rec.get("method"):
-            requests.append(rec)
-    return requests
+            continue  # blank, or being written right now
+    return records
 
 
 def folder_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
@@ -182,21 +184,7 @@ def folder_requests(trace_file: str | os.PathLike, since: int = 0) -> list:
     with "http" (GET, HEAD...), "path", "session", "status" (the HTTP status answered), "range"
     (the Range header sent, absent without one) and "served" (body bytes sent). `since` is a byte
     offset (see Simulator.reset_trace)."""
-    try:
-        with open(trace_file, "rb") as f:
-            f.seek(since)
-            data = f.read()
-    except FileNotFoundError:
-        return []
-    out = []
-    for line in data.splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if rec.get("path", "").startswith("/folder"):
-            out.append(rec)
-    return out
+    return [rec for rec in _trace_records(trace_file, since) if rec.get("path", "").startswith("/folder")]
 
 
 def count_soap_calls(trace_file: str | os.PathLike, since: int = 0) -> collections.Counter:
