@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Documents exactly plugins/module_utils/argument_spec.py:base_argument_spec().
+    # Documents exactly plugins/module_utils/vsphere/options.py:base_argument_spec().
     DOCUMENTATION = r"""
 options:
   hostname:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Documents exactly plugins/module_utils/argument_spec.py:vm_identity_argument_spec().
+    # Documents exactly plugins/module_utils/vsphere/options.py:vm_identity_argument_spec().
     DOCUMENTATION = r"""
 options:
   name:

@@ -26,7 +26,7 @@ __metaclass__ = type
 import base64
 import hashlib
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.masking import mask_uri, masked
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.masking import mask_uri, masked
 
 STATUSES = ("in policy", "drifted", "not managed", "error")
 #: The one word for each state of a firewall rule set, in every report (``None``: not read).

@@ -192,14 +192,14 @@ diff:
           enabled: true
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.hosts import ensure_rulesets
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.rulesets import (
     TARGET_MODULE_KWARGS,
-    ensure_rulesets,
     ruleset_argument_spec,
     target_argument_spec,
     validate_params,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, run
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import build_module, run
 
 
 def _logic(module, client):

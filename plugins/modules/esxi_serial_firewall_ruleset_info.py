@@ -152,13 +152,13 @@ skipped_hosts:
   sample: []
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.firewall import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.hosts import audit_rulesets
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.rulesets import (
     TARGET_MODULE_KWARGS,
-    audit_rulesets,
     target_argument_spec,
     validate_params,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, run
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import build_module, run
 
 
 def _logic(module, client):

@@ -292,14 +292,21 @@ diff:
                                       allow_guest_control: false}}}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.run import RunOptions, ensure_serial_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
+    port_argument_spec,
+    validate_ports,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import RunOptions, ensure_serial_ports
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
 
 
 def argument_spec():

@@ -220,16 +220,22 @@ diff:
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_argument_spec
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import failure, validate_entries
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_run import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.runs import failure, validate_entries
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.run import (
     RunOptions,
     bulk_diff,
     ensure_serial_ports,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_argument_spec, validate_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
+    port_argument_spec,
+    validate_ports,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import vm_identity_argument_spec
 
 
 def argument_spec():

@@ -71,16 +71,24 @@ firewall:
   sample: {"host": "esx01.example.com", "rulesets": {"remoteSerialPort": false}}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.devices import read_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.plan import firewall_views
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import port_list
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_vm
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_api import firewall_views, read_ports
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import port_list
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm_properties, vm_identity
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import (
+    read_vm_properties,
+    vm_identity,
+)
 
 
 def _logic(module, client):

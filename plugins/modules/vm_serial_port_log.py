@@ -209,13 +209,17 @@ dest:
   sample: /var/log/consoles/web01.log
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.log import run_log, validate
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_port_log import run_log, validate
 
 
 def main():

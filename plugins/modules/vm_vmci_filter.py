@@ -238,16 +238,17 @@ diff:
         - {rank: 1, action: deny, protocol: anyProtocol, direction: anyDirection, ports: null}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.firewall import ensure
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec, validate
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
-)
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import (
-    ensure,
-    rule_argument_spec,
-    validate,
 )
 
 

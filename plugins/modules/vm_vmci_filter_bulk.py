@@ -168,15 +168,16 @@ diff:
 """
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import vm_identity_argument_spec
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.bulk import failure, validate_entries
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import (
-    ensure_many,
-    rule_argument_spec,
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.runs import failure, validate_entries
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.firewall import ensure_many
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import validate as validate_rules
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import validate as validate_rules
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import vm_identity_argument_spec
 
 
 def argument_spec():

@@ -121,13 +121,17 @@ rules:
     - {rank: 2, action: allow, protocol: stream, direction: host, ports: "2000-2010"}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import (
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.firewall import info
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
+    build_module,
+    fail_on_errors,
+    run,
+)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.module import build_module, fail_on_errors, run
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci_filter import info
 
 
 def _logic(module, client):

@@ -36,19 +36,20 @@ import traceback
 from contextlib import redirect_stderr, redirect_stdout
 
 from ansible import constants as C
-from ansible.release import __version__ as ansible_core_version
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible.release import __version__ as ansible_core_version
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
+
 try:
     from ansible.vars.clean import remove_internal_keys
 except ImportError:  # gone in ansible-core 2.21.5 (scripts/matrix): its results clean themselves (_decode)
     remove_internal_keys = None
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import pyvmomi_types, sessions
 
 try:  # ansible-core 2.19+: serialization profiles and module-side behaviour switched by is_controller

@@ -39,7 +39,7 @@ is watched through ``kill(pid, 0)`` alone, the idle last resort does not act and
 bound to the main process.
 
 Only the standard library is imported at the top, so that this file runs as a script; the logout
-uses ``module_utils/client.py``, loaded from the path the main process gives (it imports nothing
+uses ``module_utils/vsphere/client.py``, loaded from the path the main process gives (it imports nothing
 of Ansible or of the collection).
 """
 
@@ -132,7 +132,7 @@ def idle_for(directory, now=None):
 
 # -- ending the sessions ----------------------------------------------------------------------------
 def load_client_class(client_file):
-    """``VSphereClient`` from ``module_utils/client.py`` at ``client_file``, loaded standalone."""
+    """``VSphereClient`` from ``module_utils/vsphere/client.py`` at ``client_file``, loaded standalone."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("vmchannels_reaper_client", client_file)

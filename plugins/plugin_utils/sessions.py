@@ -24,7 +24,7 @@ store for 30 minutes are logged out and their cookies deleted (a later task logs
 
 Beside a session, its tasks keep what one of them learnt that the next ones can use without
 asking again (:meth:`SessionEntry.recall`, :meth:`SessionEntry.remember`): the VM name index of
-``module_utils/inventory.py``, which every use checks against vCenter. Same files, same modes,
+``module_utils/vsphere/inventory.py``, which every use checks against vCenter. Same files, same modes,
 removed with the sessions.
 
 :func:`prepare` runs where the action plugins are first imported: ansible-core's linear and free
@@ -49,8 +49,7 @@ import sys
 from contextlib import contextmanager
 
 from ansible import constants as C
-
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient, VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient, VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
 
 #: The environment variables that choose the certificate authorities of a TLS connection: the

@@ -4,9 +4,8 @@ import json
 import os
 import subprocess
 
-import pytest
-
 import ansible_under_test
+import pytest
 from vcsimctl import Simulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -29,7 +29,6 @@ import time
 
 import pytest
 from pyVim.connect import Disconnect, SmartConnect
-
 from vcsimctl import soap_methods
 
 _METHOD = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?Body\b[^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_]\w*)")

@@ -13,10 +13,9 @@ import shutil
 import tempfile
 
 import pytest
+from conftest import ROOT, connect, run_playbook
 from pyVim.task import WaitForTask
 from pyVmomi import vim
-
-from conftest import ROOT, connect, run_playbook
 from vcsimctl import Simulator
 from vsphere_helpers import find_vm
 

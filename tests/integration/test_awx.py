@@ -11,11 +11,10 @@ import threading
 import types
 
 import yaml
+from conftest import ROOT, connect
 from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pyVmomi import vim
-
-from conftest import ROOT, connect
 from vsphere_helpers import find_vm, serial_ports
 
 BIN = os.path.dirname(sys.executable)

@@ -16,7 +16,6 @@ import json
 import subprocess
 
 import pytest
-
 from conftest import BIN, ansible_env, run_playbook
 from reliability_support import (
     BULK,

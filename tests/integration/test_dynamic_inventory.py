@@ -12,7 +12,6 @@ import json
 import os
 
 import pytest
-
 from conftest import ROOT, connect, run_playbook
 from pypi_collections import collections_path
 from test_roles import LISTEN, VSPC, Trace, changed_hosts, vmci_state

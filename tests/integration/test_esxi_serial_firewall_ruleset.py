@@ -17,7 +17,6 @@ from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
 from pyVmomi import vim, vmodl
 
-
 M = "vmchannels.vsphere.esxi_serial_firewall_ruleset"
 INFO = "vmchannels.vsphere.esxi_serial_firewall_ruleset_info"
 CLUSTER_HOSTS = ["DC0_C0_H0", "DC0_C0_H1", "DC0_C0_H2"]

@@ -6,12 +6,11 @@ import re
 import socket
 
 import pytest
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient, VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_hosts, find_vm
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import read_vm_properties
 from pyVim.task import WaitForTask
 from pyVmomi import vim
-
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.client import VSphereClient, VSphereError
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.inventory import find_hosts, find_vm
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vm_config import read_vm_properties
 from vsphere_helpers import find_vm as pyvmomi_find_vm
 
 INFO = "vmchannels.vsphere.vm_serial_port_info"

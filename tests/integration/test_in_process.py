@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from conftest import BIN, ROOT, ansible_env, connect, run_playbook
 
 SHIPPED = {"VMCHANNELS_IN_PROCESS": "false"}

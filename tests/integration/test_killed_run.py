@@ -17,7 +17,6 @@ import time
 import uuid
 
 import pytest
-
 from conftest import BIN, ansible_env
 
 SETTLE_TIMEOUT = 60

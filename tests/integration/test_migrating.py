@@ -12,9 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from pyVmomi import vim
-
 from conftest import ROOT, connect, run_playbook
+from pyVmomi import vim
 from vsphere_helpers import find_vm
 
 EXAMPLES = os.path.join(ROOT, "docs", "examples", "migrating")

@@ -1,4 +1,4 @@
-"""The VM name index kept for the tasks of one run (``module_utils/inventory.py``): the first look-up
+"""The VM name index kept for the tasks of one run (``module_utils/vsphere/inventory.py``): the first look-up
 by name reads the inventory, the later ones check what they select with one small read and read
 the inventory afresh when the check or the selection fails. Real runs against the simulator, the
 requests counted from its trace, the VMs read back through pyVmomi."""
@@ -6,7 +6,6 @@ import json
 import sys
 
 import pytest
-
 from conftest import connect, run_playbook
 from vsphere_helpers import name_index_checks, vm_name_lookups
 

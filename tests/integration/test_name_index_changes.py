@@ -6,7 +6,6 @@ import json
 import sys
 
 import pytest
-
 from conftest import connect, run_playbook
 
 SHIPPED = {"VMCHANNELS_IN_PROCESS": "false"}

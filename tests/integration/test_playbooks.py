@@ -5,9 +5,8 @@ import os
 import subprocess
 
 import pytest
-from pyVmomi import vim
-
 from conftest import BIN, ROOT, ansible_env, connect, run_playbook
+from pyVmomi import vim
 from vsphere_helpers import find_vm
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")

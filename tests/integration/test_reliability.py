@@ -19,7 +19,6 @@ How the faults are made (tests/integration/reliability_support.py):
 Untrusted certificates are in test_security.py.
 """
 import pytest
-
 from conftest import run_playbook
 from reliability_support import (
     BULK,

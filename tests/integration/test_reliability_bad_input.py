@@ -11,7 +11,6 @@ does not exist (including non-ASCII names, which vSphere allows) is not bad inpu
 and must end in a clean "not found" (see test_legal_but_unknown_names).
 """
 import pytest
-
 from conftest import run_playbook
 from reliability_support import (
     BULK,

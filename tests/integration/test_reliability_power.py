@@ -11,7 +11,6 @@ lost on a given call.
 import time
 
 import pytest
-
 from conftest import run_playbook
 from reliability_support import BULK, SP, Reader, firewall_guard, other_sessions, register_trace
 from vcsimctl import Simulator, soap_methods

@@ -18,9 +18,8 @@ import subprocess
 import sys
 
 import pytest
-from pyVmomi import vim
-
 from conftest import ROOT, ansible_env, connect, run_playbook
+from pyVmomi import vim
 from vcsimctl import soap_methods, soap_requests
 from vsphere_helpers import find_vm, name_index_checks, power, serial_ports, vm_name_lookups
 

@@ -3,7 +3,6 @@ per-VM mode (tests/integration/test_roles.py) with one request to plan every VM 
 run of the bulk module to configure them, in the run's one vSphere session, proven from the
 simulator's trace and by reading the VMs back."""
 import pytest
-
 from conftest import connect, run_playbook
 from test_roles import CLUSTER_HOSTS, SERIAL_CONSOLE, SIX_VMS, Trace, changed_hosts, rulesets, snapshot, write_inventory
 from vsphere_helpers import find_vm, power

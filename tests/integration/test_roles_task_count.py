@@ -9,7 +9,6 @@ read back through pyVmomi."""
 import collections
 
 import pytest
-
 from conftest import connect, run_playbook
 from test_roles import SERIAL_CONSOLE, SIX_VMS, snapshot, write_inventory
 from vsphere_helpers import find_vm, power

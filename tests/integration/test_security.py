@@ -16,7 +16,6 @@ import json
 import os
 
 import pytest
-
 from conftest import ROOT, run_playbook
 from reliability_support import (
     BULK,
@@ -123,7 +122,7 @@ def test_password_never_in_output(fresh_vcsim, tmp_path):
 
 
 def test_password_is_no_log_and_the_only_secret_option():
-    from ansible_collections.vmchannels.vsphere.plugins.module_utils.argument_spec import base_argument_spec
+    from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import base_argument_spec
 
     spec = base_argument_spec()
     assert spec["password"]["no_log"] is True
@@ -227,7 +226,7 @@ def test_no_code_path_calls_update_ruleset():
                     if word == method or (method in ("UpdateRuleset", "RulesetSpec") and method in word):
                         found.setdefault(method, set()).add(os.path.relpath(path, ROOT))
     assert set(found) == {"EnableRuleset", "DisableRuleset"}, found
-    assert all(paths == {"plugins/module_utils/firewall.py"} for paths in found.values()), found
+    assert all(paths == {"plugins/module_utils/esxi_firewall/hosts.py"} for paths in found.values()), found
 
 
 @pytest.mark.parametrize("module", ["test_reliability", "test_concurrency", "test_security",

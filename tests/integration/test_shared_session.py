@@ -2,7 +2,6 @@
 (an account lockout), and a session that ends while a task waits is survived truthfully. Real
 ``ansible-playbook`` runs against the simulator, requests counted in its trace, VMs read back."""
 import pytest
-
 from conftest import connect, run_playbook
 from vsphere_helpers import find_vm, power, serial_ports
 

@@ -1,10 +1,9 @@
 """vm_serial_port and vm_serial_port_info through real ansible-playbook runs against the simulator,
 read back with pyVmomi. Each test uses VMs no other test in this file touches."""
 import pytest
+from conftest import module_simulator
 from pyVim.task import WaitForTask
 from pyVmomi import vim
-
-from conftest import module_simulator
 from vsphere_helpers import add_serial_port, find_vm, power, serial_ports, task_requests
 
 MOD = "vmchannels.vsphere.vm_serial_port"

@@ -1,9 +1,8 @@
 """vm_serial_port_bulk: many VMs in one session, against the simulator, read back with pyVmomi."""
 import pytest
+from conftest import connect, module_simulator, run_playbook
 from pyVim.connect import Disconnect
 from pyVmomi import vim, vmodl
-
-from conftest import connect, module_simulator, run_playbook
 from vsphere_helpers import find_vm, power, serial_ports
 
 BULK = "vmchannels.vsphere.vm_serial_port_bulk"

@@ -13,9 +13,8 @@ import time
 
 import pytest
 import yaml
-from pyVmomi import vim
-
 from conftest import module_simulator
+from pyVmomi import vim
 from vsphere_helpers import add_serial_port, find_vm
 
 MOD = "vmchannels.vsphere.vm_serial_port_log"

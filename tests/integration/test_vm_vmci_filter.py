@@ -8,7 +8,6 @@ import pytest
 from pyVim.connect import Disconnect, SmartConnect
 from pyVim.task import WaitForTask
 from pyVmomi import vim
-
 from vcsimctl import Simulator
 from vsphere_helpers import task_requests
 

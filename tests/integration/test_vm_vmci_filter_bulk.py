@@ -1,10 +1,9 @@
 """vm_vmci_filter_bulk: the VMCI firewall of many VMs in one session, against the simulator, read
 back with pyVmomi."""
 import pytest
+from conftest import module_simulator
 from pyVim.task import WaitForTask
 from pyVmomi import vim
-
-from conftest import module_simulator
 from vsphere_helpers import find_vm
 
 BULK = "vmchannels.vsphere.vm_vmci_filter_bulk"

@@ -3,7 +3,6 @@ collection's own code so that a bug there cannot hide itself."""
 from pyVim.task import WaitForTask
 from pyVmomi import vim
 
-
 #: The requests of the run's one shared session (tests/integration/test_in_process.py), not of a task.
 SESSION_METHODS = ("Login", "Logout")
 
@@ -18,7 +17,7 @@ def vm_name_lookups(requests):
 
 
 def name_index_checks(requests):
-    """The reads of ``requests`` that check the run's remembered VM name index (module_utils/inventory.py):
+    """The reads of ``requests`` that check the run's remembered VM name index (module_utils/vsphere/inventory.py):
     the names of every VM from the root folder and the paths of the VMs that bear the name."""
     return [r for r in requests if r["method"].startswith("Retrieve") and "VirtualMachine" in r.get("types", [])
             and any(o.startswith("Folder:") for o in r.get("objects", []))

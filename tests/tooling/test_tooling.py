@@ -205,7 +205,7 @@ def test_galaxy_build_ships_the_collection_only(tmp_path):
     assert shipped == [], shipped
     junk = [n for n in names if "__pycache__" in n.split("/") or n.endswith(".pyc")]
     assert junk == [], junk
-    for required in ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "plugins/module_utils/client.py",
+    for required in ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "plugins/module_utils/vsphere/client.py",
                      "plugins/doc_fragments/base_options.py"):
         assert required in names, names
     for module in module_names():

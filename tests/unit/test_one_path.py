@@ -10,7 +10,7 @@ import os
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCES = sorted(glob.glob(os.path.join(ROOT, "plugins", "module_utils", "*.py")) +
+SOURCES = sorted(glob.glob(os.path.join(ROOT, "plugins", "module_utils", "**", "*.py"), recursive=True) +
                  glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
 
 
@@ -53,25 +53,25 @@ def _mentions(node, text):
 
 @pytest.mark.parametrize("what,predicate,expected", [
     ("the config spec", lambda n: isinstance(n, ast.Call) and _named(n.func, "ConfigSpec"),
-     {"plugins/module_utils/vm_config.py": ["start_reconfigure"]}),
+     {"plugins/module_utils/vsphere/vm_config.py": ["start_reconfigure"]}),
     ("the changeVersion sent", lambda n: _named(n, "changeVersion"),
-     {"plugins/module_utils/vm_config.py": ["start_reconfigure"]}),
+     {"plugins/module_utils/vsphere/vm_config.py": ["start_reconfigure"]}),
     ("the serial-port plan", lambda n: isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
      and n.func.attr == "plan" and _named(n.func.value, "sp"),
-     {"plugins/module_utils/serial_port_api.py": ["plan_vm"]}),
+     {"plugins/module_utils/serial_ports/plan.py": ["plan_vm"]}),
     ("the firewall warning", lambda n: _mentions(n, "is disabled on host"),
-     {"plugins/module_utils/serial_port_api.py": ["firewall_warnings"]}),
+     {"plugins/module_utils/serial_ports/plan.py": ["firewall_warnings"]}),
     ("the ReconfigVM_Task call", lambda n: _named(n, "ReconfigVM_Task"),
-     {"plugins/module_utils/vm_config.py": ["start_reconfigure"]}),
+     {"plugins/module_utils/vsphere/vm_config.py": ["start_reconfigure"]}),
     # one many-VM machinery for the serial ports and the VMCI firewall (bulk.py)
     ("the wait for a wave of tasks", lambda n: isinstance(n, ast.Call) and _named(n.func, "wait_for_tasks"),
-     {"plugins/module_utils/bulk.py": ["reconfigure_wave"],  # reconfigurations of many VMs
-      "plugins/module_utils/power_cycle.py": ["_wait"],  # power tasks
-      "plugins/module_utils/vm_config.py": ["reconfigure"]}),  # vm_vmci_filter's one VM
+     {"plugins/module_utils/engine/runs.py": ["reconfigure_wave"],  # reconfigurations of many VMs
+      "plugins/module_utils/engine/power_cycle.py": ["_wait"],  # power tasks
+      "plugins/module_utils/vsphere/vm_config.py": ["reconfigure"]}),  # vm_vmci_filter's one VM
     ("the retries of concurrent edits", lambda n: _named(n, "CONCURRENT_RETRIES"),
-     {"plugins/module_utils/bulk.py": ["<module>", "with_retries"]}),
+     {"plugins/module_utils/engine/runs.py": ["<module>", "with_retries"]}),
     ("the look-up of many VMs", lambda n: isinstance(n, ast.Call) and _named(n.func, "find_vms"),
-     {"plugins/module_utils/bulk.py": ["find_runs"]}),
+     {"plugins/module_utils/engine/runs.py": ["find_runs"]}),
 ])
 def test_one_place(what, predicate, expected):
     assert _where(predicate) == expected, what
@@ -85,9 +85,9 @@ def _defined(names):
 def test_function_names_say_what_they_read():
     assert _defined(("read_vm", "read_vms")) == []
     assert _defined(("read_vm_properties", "read_vms_properties", "find_and_read_vm")) == [
-        ("plugins/module_utils/vm_config.py", "read_vm_properties"),
-        ("plugins/module_utils/vm_config.py", "read_vms_properties"),
-        ("plugins/module_utils/vmci_filter.py", "find_and_read_vm")]
+        ("plugins/module_utils/vmci/firewall.py", "find_and_read_vm"),
+        ("plugins/module_utils/vsphere/vm_config.py", "read_vm_properties"),
+        ("plugins/module_utils/vsphere/vm_config.py", "read_vms_properties")]
 
 
 def test_task_waiter_reads_only_what_is_used():
