@@ -26,6 +26,7 @@ __metaclass__ = type
 import base64
 import hashlib
 
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import needed_ruleset
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.masking import mask_uri, masked
 
 STATUSES = ("in policy", "drifted", "not managed", "error")
@@ -153,9 +154,9 @@ def connected_text(connected, start_connected, power_state):
 
 def _port_record(port, host, power_state):
     backing = masked(port.get("backing") or {})
-    ruleset = ready = None
-    if backing.get("type") == "network":
-        ruleset = "vSPC" if backing.get("proxy_uri") else "remoteSerialPort"
+    ruleset = needed_ruleset(backing)
+    ready = None
+    if ruleset:
         ready = ((host.get("rulesets") or {}).get(ruleset) or {}).get("enabled") if host else None
     return dict(number=port.get("number"), label=port.get("label"), backing=backing, backing_text=backing_text(backing),
                 connected=port.get("connected"), start_connected=port.get("start_connected"),

@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS, vm_locator
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import (
     inventory_traversal,
     retrieve,
@@ -309,10 +310,11 @@ def _find_by_names(client, identities):
 
 
 def find_vm(client, name=None, uuid=None, moid=None, datacenter=None, folder=None):
-    """The ``vim.VirtualMachine`` named by exactly one of ``moid``, ``uuid`` or ``name``."""
-    if moid:
+    """The ``vim.VirtualMachine`` named by ``moid``, ``uuid`` or ``name`` (``options.vm_locator``)."""
+    locator = vm_locator(name=name, uuid=uuid, moid=moid, datacenter=datacenter, folder=folder)
+    if "moid" in locator:
         return client.ref(vim.VirtualMachine, moid)
-    if uuid:
+    if "uuid" in locator:
         return _find_by_uuid(client, uuid)
     found = _find_by_names(client, [dict(name=name, datacenter=datacenter, folder=folder)])[0]
     if isinstance(found, VSphereError):
@@ -328,7 +330,7 @@ def find_vms(client, identities):
     out = [None] * len(identities)
     by_name = []
     for position, ident in enumerate(identities):
-        if ident.get("moid") or ident.get("uuid"):
+        if "name" not in vm_locator(**dict((k, ident.get(k)) for k in VM_IDENTITY_OPTIONS)):
             try:
                 out[position] = find_vm(client, uuid=ident.get("uuid"), moid=ident.get("moid"))
             except VSphereError as exc:

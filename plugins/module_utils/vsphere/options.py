@@ -174,6 +174,30 @@ def vm_identity_argument_spec():
     )
 
 
+#: The options that name a VM, in the order in which one wins over the others.
+VM_IDENTITY_OPTIONS = ("moid", "uuid", "name", "datacenter", "folder")
+
+
+def vm_locator(name=None, uuid=None, moid=None, datacenter=None, folder=None):
+    """How a VM is found, the one rule of the collection: by ``moid`` when set (no request), else by
+    ``uuid`` (the search index), else by ``name``, narrowed by ``datacenter`` and ``folder`` when set.
+
+    Returns the options that count, as a dict (``{"moid": "vm-42"}``, ``{"uuid": ...}``, or
+    ``{"name": ..., "datacenter": ..., "folder": ...}`` without the unset ones): what the modules
+    look a VM up by (``inventory.find_vm``), and what the roles and the audit pass them. Empty
+    strings count as unset."""
+    if moid:
+        return dict(moid=moid)
+    if uuid:
+        return dict(uuid=uuid)
+    out = dict(name=name)
+    if datacenter:
+        out["datacenter"] = datacenter
+    if folder:
+        out["folder"] = folder
+    return out
+
+
 VM_IDENTITY_MODULE_KWARGS = MappingProxyType(dict(
     required_one_of=(("name", "uuid", "moid"),),
     mutually_exclusive=(("name", "uuid", "moid"),),

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of the vmci_firewall role (``roles/vmci_firewall/tasks/main.yml``):
+
+1. :func:`note`: what one VM asks for, from its ``vmci_firewall_*`` variables (per VM): the entry of
+   ``vm_vmci_filter_bulk`` (the options of ``vm_vmci_filter`` too), the mode, and the names set;
+2. :func:`results`: every VM's outcome for the report task, with the result of the one
+   ``vm_vmci_filter_bulk`` run that configures the VMs of bulk mode (``vmci_firewall_bulk``).
+
+The policy a VM's variables mean (the rules winning over the profile, the profiles themselves) is
+``wanted.vmci_firewall_entry``, which the audit reads too. Messages name the role's variables.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import vmci_firewall_entry
+
+ROLE = "vmci_firewall"
+
+
+def _truth(value):
+    return boolean(value, strict=False) if value is not None else False
+
+
+def note(variables, host):
+    """What the VM ``host`` asks for, from its ``vmci_firewall_*`` variables (the role's defaults
+    included): ``host``, ``vm``, ``entry``, ``bulk``, ``error`` (why the variables cannot be applied,
+    else ``None``: the role's argument validation says so first, unless it is turned off) and
+    ``variables`` (the names set)."""
+    out = dict(host=host, vm=variables.get("vmci_firewall_vm") or host,
+               bulk=_truth(variables.get("vmci_firewall_bulk")), entry=None, error=None, variables=sorted(variables))
+    try:
+        out["entry"] = vmci_firewall_entry(variables, host)
+    except ValueError as exc:
+        out["error"] = "%s. Nothing was changed." % exc
+    return out
+
+
+def bulk_entries(notes):
+    """The entries of the VMs of bulk mode that the bulk run configures, in the order of ``notes``."""
+    return [n["entry"] for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
+
+
+def results(notes, applied=None):
+    """Every VM's outcome: ``host``, ``bulk``, ``failed``, ``msg``, ``changed`` and ``result`` (the VM's
+    ``vmci_firewall_result`` in bulk mode: its entry of ``vms`` of the bulk run), and ``entry`` for the
+    configuration task of the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
+    :func:`bulk_entries` (skipped when no VM is of bulk mode)."""
+    applied = applied or {}
+    ran = [n for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
+    vms = applied.get("vms")
+    by_host = {}
+    for index, vm_note in enumerate(ran):
+        if vms is not None and index < len(vms):
+            by_host[vm_note["host"]] = vms[index]
+        else:
+            by_host[vm_note["host"]] = dict(changed=False, failed=True, msg=applied.get("msg", "the change failed"))
+    out = []
+    for vm_note in notes or []:
+        bulk = _truth(vm_note["bulk"])
+        if vm_note["error"]:
+            result = dict(changed=False, failed=True, msg=vm_note["error"])
+        elif bulk:
+            result = by_host[vm_note["host"]]
+        else:
+            result = dict(changed=False, skipped=True, skip_reason="vmci_firewall_bulk is false: the VM's own task runs")
+        failed = _truth(result.get("failed"))
+        out.append(dict(host=vm_note["host"], bulk=bulk, entry=vm_note["entry"], failed=failed,
+                        msg=role_message(result.get("msg", "the change failed"), ROLE) if failed else "",
+                        changed=bulk and not failed and _truth(result.get("changed")), result=result))
+    return out
