@@ -36,6 +36,7 @@ import traceback
 from contextlib import redirect_stderr, redirect_stdout
 
 from ansible import constants as C
+from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -51,6 +52,7 @@ except ImportError:  # gone in ansible-core 2.21.5 (scripts/matrix): its results
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import pyvmomi_types, sessions
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import ROLE_OPTIONS, role_message
 
 try:  # ansible-core 2.19+: serialization profiles and module-side behaviour switched by is_controller
     from ansible.module_utils import _internal as module_internal
@@ -100,6 +102,25 @@ def preload(module_name):
         sessions.prepare()
     except Exception as exc:  # an import error is reported when a task would use the module
         _modules[module_name] = "%s: %s" % (type(exc).__name__, exc)
+
+
+def not_delegated_advice(error, action, host, transport):
+    """The message of a connection failure of a task that does not run on the controller: most often
+    a task of the collection run against the VMs of the inventory without ``delegate_to: localhost``,
+    so that Ansible tries to log in to the VM."""
+    return ("%s\nThe task tried to reach host '%s' (connection %s) to run %s there. The modules of "
+            "vmchannels.vsphere talk to vCenter from the Ansible controller: add 'delegate_to: localhost' to the "
+            "task (or 'connection: local' to the play) when '%s' is a VM of the inventory, not a machine to log "
+            "in to." % (error, host, transport or "?", action, host))
+
+
+def _collection_role(role):
+    """``serial_console`` or ``vmci_firewall`` for a task of one of the collection's roles, else ``None``."""
+    if role is None:
+        return None
+    name = role.get_name()
+    collection, _dot, short = name.rpartition(".")
+    return short if short in ROLE_OPTIONS and collection in ("", "vmchannels.vsphere") else None
 
 
 def _switched_off(value):
@@ -235,6 +256,14 @@ class ModuleAction(ActionBase):
         preload(cls.module_name)
 
     def run(self, tmp=None, task_vars=None):
+        result = self._run(tmp, task_vars)
+        role = _collection_role(getattr(self._task, "_role", None))
+        if role and isinstance(result.get("msg"), str):
+            # a task of the roles: the message names the role's variables, not the module's options
+            result["msg"] = role_message(result["msg"], role)
+        return result
+
+    def _run(self, tmp, task_vars):
         sessions.bind_worker()  # a task of a killed run does not go on (session_reaper.die_with_parent)
         result = super(ModuleAction, self).run(tmp, task_vars)
         del tmp
@@ -246,7 +275,14 @@ class ModuleAction(ActionBase):
             return merge_hash(result, self._execute_in_process(task_vars))
         display.vvv("vmchannels: running %s as a shipped module (%s)" % (self._task.action, reason), host=host)
         wrap_async = self._task.async_val and not self._connection.has_native_async
-        result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+        try:
+            result = merge_hash(result, self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+        except AnsibleConnectionFailure as exc:
+            transport = getattr(self._connection, "transport", None)
+            if transport == "local":
+                raise
+            # from None: the message carries the failure, ansible-core 2.19+ would repeat its cause
+            raise AnsibleConnectionFailure(not_delegated_advice(exc, self._task.action, host, transport)) from None
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -206,9 +206,11 @@ def firewall_calls(needs, vm_hosts=None, dc_hosts=None):
 
 def results(outcome_all, applied=None):
     """Every VM's outcome for the report task: ``host``, ``bulk``, ``failed``, ``msg``, ``changed``,
-    ``changes`` and ``result`` (the VM's ``serial_console_result`` in bulk mode: the configuration
-    run's entry for the VMs of bulk mode it changed, else the plan's). ``applied``: the registered loop
-    of the configuration runs of bulk mode (one per entry of ``outcome_all["apply"]``, the item)."""
+    ``changes``, ``result`` and ``result_by_role``. ``result`` is the VM's ``serial_console_result``
+    when ``result_by_role`` (a VM of bulk mode, or one that failed: no configuration task registers
+    it): the configuration run's entry for the VMs of bulk mode it changed, else the plan's.
+    ``applied``: the registered loop of the configuration runs of bulk mode (one per entry of
+    ``outcome_all["apply"]``, the item)."""
     changed_by = {}
     for run in _results(applied):
         for index, host in enumerate(run["item"]["hosts"]):
@@ -225,5 +227,6 @@ def results(outcome_all, applied=None):
         else:
             msg = ""
         out.append(dict(vm, result=result, failed=failed, msg=msg,
-                        changed=_truth(vm["bulk"]) and not _truth(vm["failed"]) and _truth(result.get("changed"))))
+                        changed=_truth(vm["bulk"]) and not _truth(vm["failed"]) and _truth(result.get("changed")),
+                        result_by_role=_truth(vm["bulk"]) or failed))
     return out

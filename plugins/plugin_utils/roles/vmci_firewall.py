@@ -47,9 +47,10 @@ def bulk_entries(notes):
 
 
 def results(notes, applied=None):
-    """Every VM's outcome: ``host``, ``bulk``, ``failed``, ``msg``, ``changed`` and ``result`` (the VM's
-    ``vmci_firewall_result`` in bulk mode: its entry of ``vms`` of the bulk run), and ``entry`` for the
-    configuration task of the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
+    """Every VM's outcome: ``host``, ``bulk``, ``failed``, ``msg``, ``changed``, ``result`` and
+    ``result_by_role`` (a VM of bulk mode, or one that failed: its ``vmci_firewall_result`` is
+    ``result``, its entry of ``vms`` of the bulk run in bulk mode; no configuration task registers it),
+    and ``entry`` for the configuration task of the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
     :func:`bulk_entries` (skipped when no VM is of bulk mode)."""
     applied = applied or {}
     ran = [n for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
@@ -72,5 +73,6 @@ def results(notes, applied=None):
         failed = _truth(result.get("failed"))
         out.append(dict(host=vm_note["host"], bulk=bulk, entry=vm_note["entry"], failed=failed,
                         msg=role_message(result.get("msg", "the change failed"), ROLE) if failed else "",
-                        changed=bulk and not failed and _truth(result.get("changed")), result=result))
+                        changed=bulk and not failed and _truth(result.get("changed")), result=result,
+                        result_by_role=bulk or failed))
     return out

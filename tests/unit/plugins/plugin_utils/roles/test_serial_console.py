@@ -120,5 +120,6 @@ def test_results_take_the_bulk_run_for_its_vms():
     assert (out["c"]["changed"], out["c"]["result"]) == (False, {"plan": 3})  # its own task changes it
     assert out["d"]["failed"] and out["d"]["msg"] == "own" and not out["d"]["changed"]
     assert not out["e"]["changed"] and not out["e"]["failed"]
+    assert [h for h in "abcde" if out[h]["result_by_role"]] == ["a", "b", "d", "e"]
     failed_run = {"results": [{"item": {"hosts": ["a"]}, "failed": True, "msg": "lost"}]}
     assert [r["msg"] for r in serial_console.results(outcome, failed_run) if r["host"] == "a"] == ["lost"]
