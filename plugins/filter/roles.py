@@ -7,8 +7,8 @@
 
 - ``vm_locator``: how a VM is found (moid, else uuid, else name with datacenter and folder), the
   rule of the modules (``module_utils/vsphere/options.py``);
-- ``serial_console_note``, ``serial_console_outcome``, ``serial_console_firewall_calls``,
-  ``serial_console_results``: the steps of the serial_console role;
+- ``serial_console_note``, ``serial_console_outcome``, ``serial_console_datacenters``,
+  ``serial_console_firewall_calls``, ``serial_console_results``: the steps of the serial_console role;
 - ``vmci_firewall_note``, ``vmci_firewall_bulk_entries``, ``vmci_firewall_results``,
   ``vmci_firewall_managed``: the vmci_firewall role and its playbook;
 - ``warn_unknown_variables``: the warning about a misspelled role variable, once per play;
@@ -50,6 +50,10 @@ def serial_console_note(role_variables, host):
 
 def serial_console_outcome(notes, plan, replan=None):
     return serial_console.outcome(list(notes or []), plan, replan)
+
+
+def serial_console_datacenters(vm_hosts):
+    return serial_console.datacenters(vm_hosts)
 
 
 def serial_console_firewall_calls(needs, vm_hosts=None, dc_hosts=None):
@@ -100,6 +104,7 @@ class FilterModule(object):
             "vm_locator": vm_locator_filter,
             "serial_console_note": serial_console_note,
             "serial_console_outcome": serial_console_outcome,
+            "serial_console_datacenters": serial_console_datacenters,
             "serial_console_firewall_calls": serial_console_firewall_calls,
             "serial_console_results": serial_console_results,
             "vmci_firewall_note": vmci_firewall_note,

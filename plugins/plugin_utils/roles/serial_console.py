@@ -8,7 +8,8 @@ its steps take them; the role's tasks only call the modules and hand these resul
 2. :func:`outcome`: once the VMs are planned (``vm_serial_port_bulk`` in check mode, one run per plan
    group), which VMs fail, untouched, which rule sets the others need on which host, and which VMs
    of bulk mode the configuration run changes;
-3. :func:`firewall_calls`: which rule sets to enable on which ESXi hosts, as calls of
+3. :func:`datacenters` (the hosts of which datacenters to read for cluster scope) and
+   :func:`firewall_calls`: which rule sets to enable on which ESXi hosts, as calls of
    ``esxi_serial_firewall_ruleset`` (hosts already enabled are left out, hosts that need the same
    rule sets in the same datacenter share one call);
 4. :func:`results`: every VM's outcome for the report task, with the configuration run's result for
@@ -25,6 +26,7 @@ __metaclass__ = type
 
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import needed_ruleset
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import (
     serial_console_entry,
@@ -102,10 +104,12 @@ def _unreadable_host_message(vm, rulesets):
 
 def outcome(notes, plan, replan=None):
     """What the plan found: ``vms`` ({host: ``host``, ``bulk``, ``failed``, ``msg``, ``changes``,
-    ``result``}, in the order of ``notes``), ``needs`` (per VM that manages the firewall and has
+    ``vm_id`` (the options that name the VM, for its configuration task), ``result``}, in the order
+    of ``notes``), ``needs`` (per VM that manages the firewall and has
     network-backed ports: ``vm``, ``esxi_host``, ``scope``, ``enabled`` {rule set: bool on that host},
-    ``rulesets``) and ``apply`` (the VMs of bulk mode whose plan shows a change, grouped as they were
-    planned: ``firewall_warnings``, ``allow_power_cycle``, ``hosts``). Holds no entry: it is a fact,
+    ``rulesets``), ``apply`` (the VMs of bulk mode whose plan shows a change, grouped as they were
+    planned: ``firewall_warnings``, ``allow_power_cycle``, ``hosts``) and ``cluster_vm_hosts`` (the
+    ESXi hosts that run VMs of cluster scope, whose clusters the firewall step reads). Holds no entry: it is a fact,
     printed with -v, and the entries hold the passwords of their URIs.
 
     A VM fails, untouched, when its firewall scope is unknown, when its plan failed, or when its
@@ -115,7 +119,8 @@ def outcome(notes, plan, replan=None):
     groups = {}
     for vm_note in notes:
         host = vm_note["host"]
-        vm = dict(host=host, bulk=_truth(vm_note["bulk"]), failed=False, msg="", changes=[])
+        vm = dict(host=host, bulk=_truth(vm_note["bulk"]), failed=False, msg="", changes=[],
+                  vm_id=dict((k, v) for k, v in vm_note["entry"].items() if k in VM_IDENTITY_OPTIONS))
         out["vms"][host] = vm
         if vm_note["scope"] not in SCOPES:
             # the role's argument validation refuses it first, unless the caller turned it off
@@ -153,7 +158,16 @@ def outcome(notes, plan, replan=None):
                 allow_power_cycle=_truth(vm_note["allow_power_cycle"]), hosts=[]))
             group["hosts"].append(host)
     out["apply"] = [groups[key] for key in sorted(groups)]
+    out["cluster_vm_hosts"] = sorted(set(need["esxi_host"] for need in out["needs"] if need["scope"] == "cluster"))
     return out
+
+
+def datacenters(vm_hosts=None):
+    """The datacenters whose hosts the firewall step reads for cluster scope: those of the clusters of
+    the hosts in ``vm_hosts`` (the registered read of ``outcome["cluster_vm_hosts"]``); a standalone
+    host needs no other host."""
+    reads = ((vm_hosts or {}).get("hosts") or {}).values()
+    return sorted(set(read["datacenter"] for read in reads if read.get("cluster") and read.get("datacenter")))
 
 
 def _enabled(read, ruleset):
@@ -206,9 +220,10 @@ def firewall_calls(needs, vm_hosts=None, dc_hosts=None):
 
 def results(outcome_all, applied=None):
     """Every VM's outcome for the report task: ``host``, ``bulk``, ``failed``, ``msg``, ``changed``,
-    ``changes``, ``result`` and ``result_by_role``. ``result`` is the VM's ``serial_console_result``
-    when ``result_by_role`` (a VM of bulk mode, or one that failed: no configuration task registers
-    it): the configuration run's entry for the VMs of bulk mode it changed, else the plan's.
+    ``changes``, ``result`` and ``reset_result``. ``result`` is the VM's ``serial_console_result``
+    unless its configuration task registers one (the default mode): the configuration run's entry for
+    the VMs of bulk mode it changed, else the plan's. ``reset_result``: the VM's skipped configuration
+    task (bulk mode) registers over it, so the role sets it again afterwards.
     ``applied``: the registered loop of the configuration runs of bulk mode (one per entry of
     ``outcome_all["apply"]``, the item)."""
     changed_by = {}
@@ -228,5 +243,5 @@ def results(outcome_all, applied=None):
             msg = ""
         out.append(dict(vm, result=result, failed=failed, msg=msg,
                         changed=_truth(vm["bulk"]) and not _truth(vm["failed"]) and _truth(result.get("changed")),
-                        result_by_role=_truth(vm["bulk"]) or failed))
+                        reset_result=_truth(vm["bulk"]) and not failed))
     return out

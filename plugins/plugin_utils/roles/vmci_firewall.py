@@ -47,10 +47,11 @@ def bulk_entries(notes):
 
 
 def results(notes, applied=None):
-    """Every VM's outcome: ``host``, ``bulk``, ``failed``, ``msg``, ``changed``, ``result`` and
-    ``result_by_role`` (a VM of bulk mode, or one that failed: its ``vmci_firewall_result`` is
-    ``result``, its entry of ``vms`` of the bulk run in bulk mode; no configuration task registers it),
-    and ``entry`` for the configuration task of the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
+    """Every VM's outcome: ``host``, ``bulk``, ``failed``, ``msg``, ``changed``, ``result`` (its
+    ``vmci_firewall_result`` unless its configuration task registers one: in bulk mode, its entry of
+    ``vms`` of the bulk run), ``reset_result`` (the VM's skipped configuration task, in bulk mode,
+    registers over it: the role sets it again afterwards) and ``entry`` for the configuration task of
+    the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
     :func:`bulk_entries` (skipped when no VM is of bulk mode)."""
     applied = applied or {}
     ran = [n for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
@@ -74,5 +75,5 @@ def results(notes, applied=None):
         out.append(dict(host=vm_note["host"], bulk=bulk, entry=vm_note["entry"], failed=failed,
                         msg=role_message(result.get("msg", "the change failed"), ROLE) if failed else "",
                         changed=bulk and not failed and _truth(result.get("changed")), result=result,
-                        result_by_role=bulk or failed))
+                        reset_result=bulk and not failed))
     return out

@@ -50,6 +50,7 @@ def test_outcome_sorts_out_failures_needs_and_bulk_changes():
     vms = out["vms"]
     assert list(vms) == ["a", "b", "c", "d", "e", "f"]
     assert not vms["a"]["failed"] and vms["a"]["changes"] == ["add"]
+    assert vms["a"]["vm_id"] == {"name": "a"}  # for the configuration task: no port, so no password
     assert vms["c"]["failed"] and "need the ESXi firewall rule set(s) remoteSerialPort, but the host" in vms["c"]["msg"]
     assert vms["d"]["result"]["skipped"] and not vms["d"]["failed"]
     assert vms["e"]["msg"] == ("serial_console_firewall_scope must be one of: cluster, host; got 'datacenter'. "
@@ -59,6 +60,7 @@ def test_outcome_sorts_out_failures_needs_and_bulk_changes():
         {"vm": "a", "esxi_host": "esx1", "scope": "cluster", "enabled": {"vSPC": False}, "rulesets": ["vSPC"]},
         {"vm": "b", "esxi_host": "esx2", "scope": "host", "enabled": {"remoteSerialPort": True},
          "rulesets": ["remoteSerialPort"]}]
+    assert out["cluster_vm_hosts"] == ["esx1"]
     assert out["apply"] == [
         {"firewall_warnings": True, "allow_power_cycle": False, "hosts": ["b"]},
         {"firewall_warnings": False, "allow_power_cycle": False, "hosts": ["f"]}]
@@ -76,6 +78,14 @@ def test_outcome_takes_the_one_by_one_plans_of_a_group_held_up():
     # without the one-by-one plans, every VM of the group fails with the group's message
     out = serial_console.outcome(notes, plan)
     assert out["vms"]["b"]["failed"] and out["vms"]["b"]["msg"] == "..."
+
+
+def test_datacenters_of_the_clusters_to_read():
+    vm_hosts = {"hosts": {"C0_H0": {"cluster": "C0", "datacenter": "DC0"}, "C1_H0": {"cluster": "C1", "datacenter": "DC1"},
+                          "C0_H1": {"cluster": "C0", "datacenter": "DC0"}, "H0": {"cluster": None, "datacenter": "DC0"}}}
+    assert serial_console.datacenters(vm_hosts) == ["DC0", "DC1"]
+    assert serial_console.datacenters({"skipped": True}) == []
+    assert serial_console.datacenters({"hosts": {"H0": {"cluster": None, "datacenter": "DC0"}}}) == []
 
 
 def test_firewall_calls_per_scope():
@@ -120,6 +130,6 @@ def test_results_take_the_bulk_run_for_its_vms():
     assert (out["c"]["changed"], out["c"]["result"]) == (False, {"plan": 3})  # its own task changes it
     assert out["d"]["failed"] and out["d"]["msg"] == "own" and not out["d"]["changed"]
     assert not out["e"]["changed"] and not out["e"]["failed"]
-    assert [h for h in "abcde" if out[h]["result_by_role"]] == ["a", "b", "d", "e"]
+    assert [h for h in "abcde" if out[h]["reset_result"]] == ["a", "e"]
     failed_run = {"results": [{"item": {"hosts": ["a"]}, "failed": True, "msg": "lost"}]}
     assert [r["msg"] for r in serial_console.results(outcome, failed_run) if r["host"] == "a"] == ["lost"]

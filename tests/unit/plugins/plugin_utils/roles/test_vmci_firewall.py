@@ -35,9 +35,8 @@ def test_results_in_both_modes():
     assert out["b"]["entry"] == {"name": "b", "filter_enabled": True}
     assert out["c"]["failed"] and out["c"]["msg"] == "No virtual machine named 'c' was found."
     assert out["d"]["failed"] and "vmci_firewall_profile must be one of" in out["d"]["msg"]
-    # the role sets vmci_firewall_result of the VMs of bulk mode and of those that failed; the
-    # configuration task of the default mode registers the others'
-    assert [r["host"] for r in out.values() if r["result_by_role"]] == ["a", "c", "d"]
+    # the skipped configuration task of a VM of bulk mode registers over vmci_firewall_result: set again
+    assert [r["host"] for r in out.values() if r["reset_result"]] == ["a"]
 
 
 def test_a_bulk_run_that_failed_as_a_whole_fails_its_vms():
