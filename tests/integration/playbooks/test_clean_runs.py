@@ -6,15 +6,15 @@ import os
 import shutil
 
 import pytest
-from conftest import ROOT, ansible_env, run_playbook
+from conftest import ROOT, run_playbook
 
 PLAYBOOKS = os.path.join(ROOT, "playbooks")
 EXAMPLE = os.path.join(PLAYBOOKS, "inventory", "example")
 VMS = ["DC0_C0_RP0_VM0", "DC0_C0_RP0_VM1", "DC0_H0_VM0", "DC0_H0_VM1"]
 # Every kind of warning on, also those the tests' environment quiets (tests/integration/conftest.py).
-WARNINGS_ON = dict((key, "true") for key in ("ANSIBLE_LOCALHOST_WARNING", "ANSIBLE_INVENTORY_UNPARSED_WARNING",
-                                              "ANSIBLE_DEPRECATION_WARNINGS", "ANSIBLE_ACTION_WARNINGS",
-                                              "ANSIBLE_SYSTEM_WARNINGS"))
+WARNINGS_ON = dict((key, "true") for key in (
+    "ANSIBLE_LOCALHOST_WARNING", "ANSIBLE_INVENTORY_UNPARSED_WARNING", "ANSIBLE_DEPRECATION_WARNINGS",
+    "ANSIBLE_ACTION_WARNINGS", "ANSIBLE_SYSTEM_WARNINGS"))
 
 
 def example_inventory(tmp_path):
