@@ -2,7 +2,7 @@
 (vmchannels.vsphere) run against the simulator, each on a fresh one, and must leave the VM and the
 hosts in the same state, read back with pyVmomi.
 
-The peer is installed the way the bench installs it (bench/bench.py ``ensure_peer``: PyPI's
+The peer is installed the way the bench installs it (bench/sides.py ``ensure_peer``: PyPI's
 ``ansible`` 11 package with community.vmware and pyVmomi, in ``.cache/bench-peer-venv``, once); when
 that installation fails (no access to PyPI, for example), the peer's run is skipped with the reason,
 and ours still runs.
@@ -85,19 +85,19 @@ def _peer(tmp_path):
     """The bench's community.vmware side, installed on first use; skips the test when it cannot be."""
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     try:
-        import bench
+        import sides
     finally:
         sys.path.pop(0)
     log = []
     try:
-        venv = bench.ensure_peer(log.append)
+        venv = sides.ensure_peer(log.append)
     except (subprocess.CalledProcessError, OSError) as exc:
         pytest.skip("community.vmware is not installable here, so the playbook before the migration was not run: "
-                    "bench.ensure_peer (pip install %s into %s) failed: %s"
-                    % (" ".join(bench.PEER_REQUIREMENTS), os.path.relpath(bench.PEER_VENV, ROOT), exc))
+                    "bench/sides.py ensure_peer (pip install %s into %s) failed: %s"
+                    % (" ".join(sides.PEER_REQUIREMENTS), os.path.relpath(sides.PEER_VENV, ROOT), exc))
     collections = tmp_path / "peer-collections"
     collections.mkdir()
-    return bench.Side("peer", "community.vmware", venv, str(collections))
+    return sides.Side("peer", "community.vmware", venv, str(collections))
 
 
 def test_before_playbook_with_community_vmware(fresh_vcsim, tmp_path):
