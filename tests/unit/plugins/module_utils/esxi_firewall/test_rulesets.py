@@ -29,6 +29,7 @@ from pyVmomi import vim
 
 # -- fakes ---------------------------------------------------------------------------------------
 
+
 def make_ruleset(key, enabled=False, all_ip=True, ips=(), networks=(), user_controllable=None):
     rules = [vim.host.Ruleset.Rule(port=0, endPort=65535, direction="outbound", portType="dst", protocol="tcp")]
     if key == "remoteSerialPort":
