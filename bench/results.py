@@ -36,7 +36,7 @@ def machine_info(sides):
         elif side.root == ROOT:
             what = "vmchannels.vsphere (this checkout, %s)" % _git_head()
         else:
-            what = "vmchannels.vsphere (the baseline, %s, worktree %s)" % (_git_head(side.root), os.path.relpath(side.root, ROOT))
+            what = "%s: vmchannels.vsphere from the worktree %s (--baseline)" % (side.title, os.path.relpath(side.root, ROOT))
         info[side.key] = "%s; ansible-core %s, pyVmomi %s, Python %s" % (what, core, pyvmomi, python)
     info["simulator"] = "vcsim (govmomi 0.24.2) through tests/vcsim/launcher"
     return info

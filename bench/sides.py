@@ -94,7 +94,7 @@ OURS_VARIANTS = collections.OrderedDict([
 ])
 VARIANT_TEXT = {
     "ours": "vm_serial_port, defaults: in the Ansible worker, one session per run",
-    BASELINE: "vm_serial_port, defaults, at the baseline commit (`--baseline`, from a worktree of it)",
+    BASELINE: "vm_serial_port, defaults, at the commit of `--baseline`, from a worktree of it",
     "ours-shipped": "vm_serial_port, VMCHANNELS_IN_PROCESS=false: shipped to a new Python per task, a login per task",
     "ours-unshared": "vm_serial_port, VMCHANNELS_SHARED_SESSION=false: in the worker, a login per task",
     "peer": "community.vmware.vmware_guest_serial_port",
