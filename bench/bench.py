@@ -77,7 +77,9 @@ def _with_baseline(sides, baseline):
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0])
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0],
+                                epilog="How to compare two commits (docs/performance.md): bench/run --quick --no-peer "
+                                       "--baseline main measures this checkout and main's side by side in one run.")
     p.add_argument("--quick", action="store_true", help="10 VMs; look-ups at 10 and 100 VMs")
     p.add_argument("--smoke", action="store_true", help="smallest: 4 VMs, one look-up size, no repeat")
     p.add_argument("--no-peer", action="store_true",
