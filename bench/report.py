@@ -86,7 +86,8 @@ def render(report):
         for side in _sorted_sides(fw):
             c, a = fw[side]["change"], fw[side]["again"]
             vs = _ratio(c["wall"], fw["peer"]["change"]["wall"]) if side == "ours" and "peer" in fw else ""
-            vs += " | " + (_ratio(c["wall"], fw[BASELINE]["change"]["wall"]) if side == "ours" else "") if base else ""
+            if base:  # the column ours/baseline
+                vs += " | " + (_ratio(c["wall"], fw[BASELINE]["change"]["wall"]) if side == "ours" else "")
             lines.append("| %s | %s | %s | %.2f | %.2f | %s | %s |" % (
                 side, _req(c), _req(a), c["wall"], a["wall"], vs,
                 "%s/%s hosts" % (c.get("verified"), c.get("hosts_total"))))
@@ -171,9 +172,8 @@ def render_inventory(report, inv, bulk):
     with_base = any(BASELINE in sides for blocks in inv.values() for sides in blocks.values()) or \
         any(BASELINE in runs for runs in bulk.values())
     if with_base:
-        lines.append("*ours / baseline*: `ours` (and `ours-bulk`) divided by the same run of `ours-baseline` (and "
-                     "`ours-baseline-bulk`) in the same block.")
-        lines.append("")
+        lines += ["*ours / baseline*: `ours` (and `ours-bulk`) divided by the same run of `ours-baseline` (and "
+                  "`ours-baseline-bulk`) in the same block.", ""]
     lines.append("| VMs | login delay | side | run | requests | per VM | per task | logins | open | wall s | CPU s "
                  "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) |%s vcsim CPU s "
                  "| changed | verified |" % ("".join(" ours / baseline (%s) |" % w for w in ("wall", "CPU", "requests", "logins"))
