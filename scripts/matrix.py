@@ -54,7 +54,7 @@ class Leg:
 # One leg per ansible-core minor release that meta/runtime.yml admits. Keep the first leg on the
 # floors that requirements.txt and meta/runtime.yml declare: raising a floor there means raising it
 # here, with a changelog fragment that says why.
-# requests: for the inventory plugin vmware.vmware.vms (tests/integration/test_dynamic_inventory.py),
+# requests: for the inventory plugin vmware.vmware.vms (tests/integration/playbooks/test_dynamic_inventory.py),
 # as requirements.txt names it for users.
 REQUESTS = "requests==2.34.2"
 LEGS = (

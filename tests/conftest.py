@@ -20,6 +20,23 @@ for path in (COLLECTIONS, os.path.join(ROOT, "tests", "vcsim"), os.path.join(ROO
 def pytest_configure(config):
     config.addinivalue_line("markers", "matrix(ci=True): run on every leg of scripts/matrix (ci=False: not in "
                                        "the oldest/newest legs of scripts/test)")
+    for theme, what in THEMES:
+        config.addinivalue_line("markers", "%s: %s" % (theme, what))
+
+
+# Integration tests are grouped by module (tests/integration/<module>/, plus all_modules/, execution/,
+# roles/, playbooks/, docs/); what a test is about across modules is its theme marker, e.g.
+# `scripts/test -m reliability` or `-m "security or bad_input"`.
+THEMES = (
+    ("reliability", "faults, killed runs and power safety: nothing is lost whatever fails"),
+    ("concurrency", "concurrent runs and edits of one VM or host"),
+    ("security", "secrets never shown, TLS, firewall allowed-IP lists never touched"),
+    ("bad_input", "bad input refused before the first vSphere request"),
+    ("shared_state", "the run's shared session and remembered VM name index can do no harm"),
+    ("performance", "request and task counts (speed itself is measured by bench/, never asserted)"),
+    ("docs", "the documentation's playbooks and messages, run as written"),
+    ("awx", "the playbooks the way AWX runs them"),
+)
 
 
 def pytest_collection_modifyitems(config, items):

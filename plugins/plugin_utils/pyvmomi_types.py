@@ -9,7 +9,7 @@ they are inherited. :func:`names` lists them: every managed-object type (the ref
 returns: VMs, hosts, folders, tasks, the service content's managers), the data types of the
 subtrees the modules read and write (VM configuration and devices, the property collector, host
 firewall rule sets, task info, options), and the few others a VM or inventory read returns.
-tests/integration/test_in_process.py checks that a run of every module creates no other type.
+tests/integration/execution/test_in_process.py checks that a run of every module creates no other type.
 """
 
 from __future__ import absolute_import, division, print_function

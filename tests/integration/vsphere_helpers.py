@@ -3,7 +3,7 @@ collection's own code so that a bug there cannot hide itself."""
 from pyVim.task import WaitForTask
 from pyVmomi import vim
 
-#: The requests of the run's one shared session (tests/integration/test_in_process.py), not of a task.
+#: The requests of the run's one shared session (tests/integration/execution/test_in_process.py), not of a task.
 SESSION_METHODS = ("Login", "Logout")
 
 

@@ -2,7 +2,7 @@
 
 * docs/reference/ is what scripts/docs-reference renders from the modules' documentation now;
 * the example playbooks shown in the pages are the files of docs/examples/;
-* every YAML block of the pages that is a play is such an example (so tests/integration/test_docs.py
+* every YAML block of the pages that is a play is such an example (so tests/integration/docs/test_docs.py
   runs it), every other YAML block parses, every example file is shown somewhere;
 * relative links and their anchors resolve;
 * the changelog fragments lint, and CHANGELOG.rst is what scripts/changelog renders.
@@ -107,7 +107,7 @@ def test_every_playbook_in_the_docs_is_a_tested_example(page):
             assert not _is_play_list(data), (
                 "%s shows a playbook that no test runs:\n%s\nPut it in docs/examples/NAME.yml, show it with "
                 "<!-- example: docs/examples/NAME.yml --> ... <!-- /example --> (scripts/docs-reference fills the "
-                "block) and add it to DOC_PLAYBOOKS in tests/integration/test_docs.py; or, if it cannot run, mark it "
+                "block) and add it to DOC_PLAYBOOKS in tests/integration/docs/test_docs.py; or, if it cannot run, mark it "
                 "<!-- not-run: why -->." % (page, body[:400]))
 
 

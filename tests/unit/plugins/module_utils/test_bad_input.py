@@ -1,6 +1,6 @@
 """Bad input against the pure validation functions the modules call before connecting: one table
 per function, each message must name the option and say what is allowed. (The end-to-end table, which
-also proves that no request is made, is tests/integration/test_reliability_bad_input.py; this one
+also proves that no request is made, is tests/integration/all_modules/test_bad_input.py; this one
 covers more variants at no cost.)"""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.rulesets import validate_params

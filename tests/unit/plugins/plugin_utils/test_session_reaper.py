@@ -1,6 +1,6 @@
 """session_reaper: how it tells that the run is gone, how it ends the stored sessions (a fake client
 records the logouts), its loop, its idle last resort, and a worker ending with its parent. The
-killed runs themselves are in tests/integration/test_killed_run.py."""
+killed runs themselves are in tests/integration/execution/test_killed_run.py."""
 import json
 import os
 import shutil

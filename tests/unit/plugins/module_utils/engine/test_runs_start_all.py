@@ -1,6 +1,6 @@
 """bulk.start_all: the ReconfigVM_Task starts of a wave are sent concurrently, each VM's refusal
 stays its own, results come back in order. The stub and VMs are fakes that record the calls (the
-simulator tests of tests/integration/test_vm_serial_port_bulk.py show the overlap on the wire)."""
+simulator tests of tests/integration/vm_serial_port_bulk/test_vm_serial_port_bulk.py show the overlap on the wire)."""
 import threading
 import time
 

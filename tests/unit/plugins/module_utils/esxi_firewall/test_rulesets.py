@@ -29,6 +29,7 @@ from pyVmomi import vim
 
 # -- fakes ---------------------------------------------------------------------------------------
 
+
 def make_ruleset(key, enabled=False, all_ip=True, ips=(), networks=(), user_controllable=None):
     rules = [vim.host.Ruleset.Rule(port=0, endPort=65535, direction="outbound", portType="dst", protocol="tcp")]
     if key == "remoteSerialPort":
@@ -472,7 +473,7 @@ def test_validate_params_order():
 def test_host_selectors_combine_through_the_argument_spec(args, expected):
     """One of esxi_hostname, cluster_name and datacenter is required, and esxi_hostname excludes
     cluster_name: the argument spec says so (TARGET_MODULE_KWARGS, which both modules pass to
-    AnsibleModule; the end-to-end cases are in tests/integration/test_reliability_bad_input.py)."""
+    AnsibleModule; the end-to-end cases are in tests/integration/all_modules/test_bad_input.py)."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
     from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.rulesets import (
         TARGET_MODULE_KWARGS,
