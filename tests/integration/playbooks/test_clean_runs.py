@@ -37,6 +37,7 @@ def example_inventory(tmp_path):
 
 
 @pytest.mark.matrix
+@pytest.mark.docs
 def test_the_three_playbooks_print_no_warning(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     inventory = example_inventory(tmp_path)
@@ -50,6 +51,7 @@ def test_the_three_playbooks_print_no_warning(tmp_path, fresh_vcsim):
     assert (tmp_path / "audit" / "vmchannels-audit.json").exists()
 
 
+@pytest.mark.bad_input
 def test_a_task_not_delegated_to_the_controller_says_to_delegate_it(tmp_path):
     """A module of the collection run on a VM of the inventory (no delegate_to, no connection: local):
     Ansible tries to log in to the VM; the failure says what to do. No simulator: nothing is reached."""

@@ -3,16 +3,14 @@ is warned about once for the play, with the nearest known name (and nothing is s
 name is right), and a module's message reaching the user through a role names the role's
 variables (serial_console_datacenter...), not the module's options (datacenter...)."""
 import json
-import os
 
 import pytest
-from conftest import ROOT, connect, run_playbook
+from conftest import connect, run_playbook
 from pyVim.task import WaitForTask
 from pyVmomi import vim
+from role_support import SERIAL_CONSOLE, VMCI_FIREWALL
 from vsphere_helpers import find_vm, power
 
-SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
-VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
 THINPRINT = [{"number": 1, "backing": {"type": "thinprint"}}]
 
 
@@ -28,6 +26,7 @@ def output(run):
     return " ".join((run.stdout + run.stderr).split())
 
 
+@pytest.mark.bad_input
 def test_unknown_role_variables_are_warned_about_once_with_the_nearest_name(tmp_path, fresh_vcsim):
     sim = fresh_vcsim()
     misspelled = inventory(tmp_path, {

@@ -1,19 +1,14 @@
 """The vmci_firewall role in bulk mode (vmci_firewall_bulk: true): the same results per VM as the
-default mode (tests/integration/test_roles.py) with one vm_vmci_filter_bulk run for the VMs of the
+default mode (tests/integration/roles/test_roles.py) with one vm_vmci_filter_bulk run for the VMs of the
 play, in the run's one session; and the same task-count discipline as the serial_console role: four
 tasks per VM in either mode (the argument validation, the note, the report, the configuration task
 of the default mode), every other task once for the play. Read back through pyVmomi."""
 import collections
-import json
-import os
 
 import pytest
-from conftest import ROOT, connect, run_playbook
-from pyVmomi import vim
-from vcsimctl import soap_methods
-from vsphere_helpers import find_vm
+from conftest import connect, run_playbook
+from role_support import VMCI_FIREWALL, Trace, changed_hosts, vmci_state, write_inventory
 
-VMCI_FIREWALL = os.path.join(ROOT, "playbooks", "vmci_firewall.yml")
 DENY_ALL = ("deny", "anyProtocol", "anyDirection", None, None)
 VMS = {
     "DC0_H0_VM0": {"vmci_firewall_profile": "hypervisor_only"},
@@ -31,25 +26,8 @@ PER_VM_TASKS = [
     "Report | Fail the VM that could not be changed, report the others",
     "Apply the VMCI firewall policy of the VM",
 ]
+# Every task of the role that runs once for the play (run_once), whatever the number of VMs.
 MAX_PLAY_TASKS = 4
-
-
-def write_inventory(tmp_path, hosts, name="hosts.json", **group_vars):
-    path = tmp_path / name
-    path.write_text(json.dumps({"vms": {"hosts": hosts, "vars": dict({"ansible_connection": "local"}, **group_vars)}}))
-    return str(path)
-
-
-def vmci_state(si, name):
-    vm = find_vm(si, name)
-    device = [d for d in vm.config.hardware.device if isinstance(d, vim.vm.device.VirtualVMCIDevice)][0]
-    rules = [(f.action, f.protocol, f.direction, f.lowerDstPortBoundary, f.upperDstPortBoundary)
-             for f in sorted((device.filterInfo.filters if device.filterInfo else []) or [], key=lambda f: f.rank)]
-    return device.filterEnable, rules
-
-
-def changed_hosts(run):
-    return sorted(set(e["host"] for e in run.results if e["result"].get("changed")))
 
 
 def role_tasks(run):
@@ -71,26 +49,15 @@ def assert_four_tasks_per_vm(run, vms):
     return tasks
 
 
-class Trace(object):
-    def __init__(self, sim):
-        self.path = sim.trace_file
-        self.mark()
-
-    def mark(self):
-        self.offset = os.path.getsize(self.path) if os.path.exists(self.path) else 0
-
-    def methods(self):
-        return soap_methods(self.path, self.offset)
-
-
 @pytest.mark.matrix
+@pytest.mark.performance
 def test_bulk_mode_gives_every_vm_what_the_default_mode_gives_in_one_session(tmp_path, fresh_vcsim):
     results = {}
     for bulk in (False, True):
         sim = fresh_vcsim()
         si = connect(sim)
         untouched = vmci_state(si, "DC0_C0_RP0_VM1")
-        inventory = write_inventory(tmp_path, VMS, name="bulk-%s.json" % bulk, vmci_firewall_bulk=bulk)
+        inventory = write_inventory(tmp_path, VMS, name="bulk-%s.json" % bulk, group_vars={"vmci_firewall_bulk": bulk})
         trace = Trace(sim)
         run = run_playbook(tmp_path, [{"import_playbook": VMCI_FIREWALL}], sim=sim, inventory=inventory,
                            args=["--check"], name="check-%s" % bulk)
@@ -135,7 +102,7 @@ def test_bulk_mode_fails_only_the_vm_that_cannot_be_changed_and_registers_every_
         "no-such-vm": {"vmci_firewall_profile": "deny_all"},
         "DC0_C0_RP0_VM0": {"vmci_firewall_profile": "hypervisor_only", "vmci_firewall_bulk": False},
     }
-    inventory = write_inventory(tmp_path, hosts, vmci_firewall_bulk=True)
+    inventory = write_inventory(tmp_path, hosts, group_vars={"vmci_firewall_bulk": True})
     plays = [{"import_playbook": VMCI_FIREWALL},
              {"hosts": "vms", "gather_facts": False, "tasks": [
                  {"name": "result", "ansible.builtin.debug": {"var": "vmci_firewall_result"}}]}]
