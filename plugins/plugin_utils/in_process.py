@@ -258,8 +258,9 @@ class ModuleAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = self._run(tmp, task_vars)
         role = _collection_role(getattr(self._task, "_role", None))
-        if role and isinstance(result.get("msg"), str):
-            # a task of the roles: the message names the role's variables, not the module's options
+        if role and self.module_name.rpartition(".")[2].startswith("vm_") and isinstance(result.get("msg"), str):
+            # a VM task of the roles: the message names the role's variables, not the module's options
+            # (the firewall modules' options, such as datacenter, are not the role's variables there)
             result["msg"] = role_message(result["msg"], role)
         return result
 
