@@ -228,6 +228,8 @@ diff:
                                                start_connected: true, allow_guest_control: false}}}}
 """
 
+from functools import partial
+
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure import ensure
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.entries import entry_runs, task_errors
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
@@ -288,7 +290,7 @@ def main():
     module = build_module(argument_spec(), supports_check_mode=True)
     fail_on_errors(module, validate(module.params))
     runs = entry_runs(module.params["vms"], entry_spec(), lambda vm: validate_ports(vm["serial_ports"]))
-    run(module, lambda module, client: _logic(module, client, runs), connect=any(r.error is None for r in runs))
+    run(module, partial(_logic, runs=runs), connect=any(vm_run.error is None for vm_run in runs))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ talks to vSphere; ``vsphere/`` is the bottom layer; ``engine/`` (one run for one
 builds only on ``vsphere/``; the concerns (``serial_ports/``, ``vmci/``) build on the engine and never
 on each other; ``esxi_firewall/`` only on ``vsphere/``; module_utils ships with a module, so it never
 imports controller code; modules are thin and import only module_utils. The config spec of a
-reconfiguration, with its ``changeVersion``, is built in one file, and the engine alone finds many VMs,
-awaits their tasks and retries concurrent edits.
+reconfiguration, with its ``changeVersion``, is built in one file, the engine alone finds many VMs,
+awaits their tasks and retries concurrent edits, and one file of serial_ports/ plans the ports and
+warns about the firewall for vm_serial_port and vm_serial_port_bulk alike.
 
 Each rule is a function of (file, imported name), so the unit tests at the end feed it a graph that
 breaks it: a rule that cannot fail would check nothing.
@@ -81,6 +82,8 @@ ONE_PLACE = (
     ("the retries of concurrent edits", ("CONCURRENT_RETRIES",), ("engine",), 1),
     ("the look-up of many VMs at once", ("find_vms",), ("engine",), 1),
     ("waiting for vSphere tasks (reconfigurations in waves, power operations)", ("wait_for_tasks",), ("engine",), 2),
+    ("the serial-port plan of a VM and the firewall warning, for one VM and for many",
+     ("plan_vm", "firewall_warnings"), ("serial_ports",), 1),
 )
 
 
@@ -244,6 +247,8 @@ def test_good_imports_pass():
     ({"find_vms": {MU + "serial_ports/concern.py"}}, ONE_PLACE[2][0]),
     ({"wait_for_tasks": {MU + "engine/waves.py", MU + "engine/power_cycle.py", MU + "vsphere/vm_config.py"}},
      ONE_PLACE[3][0]),
+    ({"plan_vm": {MU + "serial_ports/concern.py"}, "firewall_warnings": {"plugins/modules/vm_serial_port.py"}},
+     ONE_PLACE[4][0]),
 ])
 def test_each_one_place_rule_catches_a_second_place(used, what):
     assert [w for w, files in misplaced(used)] == [what]
