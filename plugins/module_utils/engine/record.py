@@ -74,8 +74,9 @@ class Concern(object):
     - ``extra_paths`` and ``with_datastores``: what the one read of the VMs adds to ``vm_config.VM_PATHS``;
     - :meth:`plan`: the VM's plan from ``run.props``, an object with ``changes`` (true when the VM must
       change), ``blocked`` (true when the change needs the VM powered off while it runs), ``after``
-      (the state after the change), ``warnings`` (a list), ``device_changes()`` (the device specs) and
-      ``what()`` (the reconfiguration, for messages). What vSphere would refuse raises
+      (the state after the change), ``warnings`` (a list), ``device_changes()`` (the device specs),
+      ``what()`` (the reconfiguration, for messages) and, when it can be ``blocked``, ``change_note()``
+      (what was changed, for a VM left powered off). What vSphere would refuse raises
       :class:`VSphereError`, whose ``plan``, when set, is what the VM would need;
     - :meth:`explain`: a refusal of the VM's reconfiguration, reworded for the concern;
     - :meth:`state_after`: the concern's state in the VM's properties read after the change;
