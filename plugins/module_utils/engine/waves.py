@@ -41,7 +41,6 @@ CONCURRENT_RETRIES = 3
 MAX_CONCURRENT_STARTS = 16
 
 
-
 def find_runs(client, runs):
     """Find the VM of every run of ``runs`` not refused already, all at once
     (``inventory.find_vms``): the run's ``ref``, or its ``error`` when the VM was not found."""

@@ -28,8 +28,8 @@ def test_waves_of_parallel_vms(monkeypatch):
     vsphere = Vsphere(dict(("vm%d" % i, 0) for i in range(5)))
     vsphere.install(monkeypatch, engine)
     engine.ensure(None, Number(), runs_for(*[("vm%d" % i, 1) for i in range(5)]), RunOptions(300, parallel=2))
-    assert [c for c in vsphere.calls if c[0] == "wave"] == [("wave", ["vm0", "vm1"]), ("wave", ["vm2", "vm3"]),
-                                                           ("wave", ["vm4"])]
+    waves = [c for c in vsphere.calls if c[0] == "wave"]
+    assert waves == [("wave", ["vm0", "vm1"]), ("wave", ["vm2", "vm3"]), ("wave", ["vm4"])]
 
 
 def test_a_refused_concurrent_edit_is_read_again_planned_again_and_retried(monkeypatch):

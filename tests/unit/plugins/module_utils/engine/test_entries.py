@@ -7,8 +7,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options
 
 def spec():
     out = vm_identity_argument_spec()
-    out.update(value=dict(type="int", required=True), state=dict(type="str", choices=["present", "absent"],
-                                                                  default="present"))
+    out.update(value=dict(type="int", required=True),
+               state=dict(type="str", choices=["present", "absent"], default="present"))
     return out
 
 
