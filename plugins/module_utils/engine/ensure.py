@@ -38,7 +38,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.waves im
     reconfigure_wave,
     with_retries,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import read_vms_properties
 
 
@@ -77,6 +77,9 @@ def _read_and_plan(client, concern, runs, allow_power_cycle, check_mode=False):
     for run in runs:
         run.props = props.get(run.ref._moId)
         run.error = missing.get(run.ref._moId) or (None if run.props is not None else not_found(run.ref))
+        if run.error is None and "config.hardware.device" in run.props.missing:  # not readable (a permission)
+            run.error = fault_to_error(run.props.missing["config.hardware.device"],
+                                       "reading the devices of VM %s" % run.ref._moId)
         if run.error is None:
             try:
                 run.plan = concern.plan(client, run, allow_power_cycle)

@@ -5,6 +5,7 @@ the warnings, what each run records, check mode. The simulator tests show the sa
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import ensure as engine
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions, VmRun
+from pyVmomi import vim
 
 from .fakes import Number, Vsphere
 
@@ -92,3 +93,21 @@ def test_the_refusal_of_one_vm_leaves_the_others(monkeypatch, parallel):
         (True, None), (False, "refused (number)"), (True, None)]
     # no properties came back: the state after is the plan's
     assert [r.after for r in runs] == [5, 6, 7]
+
+
+def test_devices_that_cannot_be_read_are_the_vms_error_not_an_empty_plan(monkeypatch):
+    vsphere = Vsphere({"a": 1, "b": 2})
+    vsphere.install(monkeypatch, engine)
+    read = vsphere.read_all
+
+    def read_all(client, refs, **options):
+        found, missing = read(client, refs, **options)
+        found["b"].missing["config.hardware.device"] = vim.fault.NoPermission(
+            msg="denied", privilegeId="System.Read")
+        return found, missing
+
+    monkeypatch.setattr(engine, "read_all", read_all)
+    runs = runs_for(("a", 5), ("b", 6))
+    engine.ensure(None, Number(), runs, RunOptions(300))
+    assert runs[0].applied and runs[1].plan is None and runs[1].props is not None
+    assert runs[1].error.kind == "permission" and "reading the devices of VM b" in runs[1].error.msg
