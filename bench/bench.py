@@ -9,6 +9,12 @@ use different VMs.
     bench/run                     # full run: 50 and 500 VMs, look-ups at 50 and 5,000 VMs
     bench/run --quick             # 10 VMs, look-ups at 10 and 100 VMs (a minute or two)
     bench/run --smoke --no-peer   # smallest: our side only, no peer install (the smoke test)
+    bench/run --quick --baseline main   # this checkout against main's, side by side in one run
+
+``--baseline REF`` adds the side ``ours-baseline``: our collection at the commit REF (a detached git
+worktree of it in ``.cache/bench-baseline/<sha>``, added on first use), run exactly as ``ours``
+(same virtual environment, same settings) wherever ``ours`` runs, and the report's ratios
+ours / baseline (wall, CPU, requests, logins). With ``--no-peer``: ours against the baseline only.
 
 The peer, community.vmware from PyPI's ``ansible`` package, is installed by the bench into its
 own virtual environment (``.cache/bench-peer-venv``) with pyVmomi. Results: a Markdown table in
@@ -17,7 +23,8 @@ own virtual environment (``.cache/bench-peer-venv``) with pyVmomi. Results: a Ma
 This file is the command line (its options, the order of the scenarios); the rest, beside it:
 
     common.py      the checkout's paths, the port and the cluster the scenarios set and read back
-    sides.py       the sides (Side, our variants), the project's venv, the peer's venv and its install
+    sides.py       the sides (Side, our variants), the project's venv, the peer's venv and its install,
+                   the baseline's worktree
     simulator.py   a simulator per scenario, its VMs for the inventory, the work read back, its trace counted
     plays.py       the task of each side, the play, the inventory file, playbooks/serial_console.yml
     measure.py     one timed ansible-playbook run (Measure, run_playbook, CPU) and the -vvv probe
@@ -35,14 +42,15 @@ import sys
 import tempfile
 import time
 
-from common import CLUSTER, RESULTS, ROOT, _read
+from common import CLUSTER, RESULTS, ROOT, _git_head, _read
 from measure import _paths
 from report import _all_measures
-from results import FORMAT, _blocks, _git_head, _merge, _pick, machine_info, write_outputs
+from results import FORMAT, _blocks, _merge, _pick, machine_info, write_outputs
 from plays import serial_console_playbook
 from scenarios import (scenario_firewall, scenario_inventory, scenario_inventory_bulk, scenario_serial_console,
                        scenario_single)
-from sides import OURS_COLLECTIONS, OURS_VARIANTS, PEER_VENV, Side, ensure_collection_link, ensure_peer, project_venv
+from sides import (OURS_COLLECTIONS, OURS_VARIANTS, PEER_VENV, Side, baseline_side, ensure_baseline, ensure_collection_link,
+                   ensure_peer, project_venv)
 
 
 def _ints(text):
@@ -60,8 +68,18 @@ def _names(text, allowed, what):
 SCENARIOS = ("single", "inventory", "inventory_bulk", "firewall", "serial_console")
 
 
+def _with_baseline(sides, baseline):
+    """``sides`` with ``baseline`` (if any) right after ``ours``: wherever ours runs, the baseline runs."""
+    out = []
+    for side in sides:
+        out += [side] + ([baseline] if baseline and side.key == "ours" else [])
+    return out
+
+
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0])
+    p = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n", maxsplit=1)[0],
+                                epilog="How to compare two commits (docs/performance.md): bench/run --quick --no-peer "
+                                       "--baseline main measures this checkout and main's side by side in one run.")
     p.add_argument("--quick", action="store_true", help="10 VMs; look-ups at 10 and 100 VMs")
     p.add_argument("--smoke", action="store_true", help="smallest: 4 VMs, one look-up size, no repeat")
     p.add_argument("--no-peer", action="store_true",
@@ -81,6 +99,11 @@ def parse_args(argv):
     p.add_argument("--s4-core", default="peer", choices=["peer", "project"],
                    help="ansible-core of scenario 4 and its floor: the peer's (default, as every other scenario) or "
                         "the project's (scenario 4 has no peer side)")
+    p.add_argument("--baseline", default=None, metavar="REF",
+                   help="also run our collection at the commit REF (commit, branch or tag; a detached git worktree "
+                        "in .cache/bench-baseline/<sha>, added on first use) as the side ours-baseline, exactly as "
+                        "ours, wherever ours runs, side by side in this run; the report adds the ratios ours / "
+                        "baseline (wall, CPU, requests, logins). With --no-peer: ours against the baseline only")
     p.add_argument("--forks", type=int, default=5)
     p.add_argument("--cluster-hosts", type=int, default=3, help="hosts in the cluster of scenario 3 (default 3)")
     p.add_argument("--repeat", type=int, default=1,
@@ -141,6 +164,7 @@ def main(argv=None):
         write_outputs(report, args, log)
         return 0
     ensure_collection_link()
+    baseline_root = ensure_baseline(args.baseline, log) if args.baseline else None
     # Every side of scenarios 1, 4 and 5 runs on one ansible-core: the peer's (ansible 11's 2.18),
     # or the project's with --no-peer; so every ratio compares collections, not cores.
     core_venv = project_venv() if args.no_peer else ensure_peer(log)
@@ -152,10 +176,13 @@ def main(argv=None):
         os.makedirs(peer_paths, exist_ok=True)
         peer = Side("peer", "community.vmware", PEER_VENV, peer_paths)
     floor = Side("floor", "ansible.builtin.ping", core_venv, OURS_COLLECTIONS)
-    pair = [ours["ours"]] + ([peer] if peer else [])
-    s1_sides = [ours[k] for k in args.variants] + ([peer] if peer else []) + [floor]
+    baseline = baseline_side(baseline_root, core_venv) if baseline_root else None
+    pair = _with_baseline([ours["ours"]], baseline) + ([peer] if peer else [])
+    s1_sides = _with_baseline([ours[k] for k in args.variants], baseline) + ([peer] if peer else []) + [floor]
     s4_venv = project_venv() if args.s4_core == "project" else core_venv
-    s4_sides = [Side(k, "vmchannels.vsphere", s4_venv, OURS_COLLECTIONS, OURS_VARIANTS[k]) for k in args.s4_variants] + \
+    s4_sides = _with_baseline(
+        [Side(k, "vmchannels.vsphere", s4_venv, OURS_COLLECTIONS, OURS_VARIANTS[k]) for k in args.s4_variants],
+        baseline_side(baseline_root, s4_venv) if baseline_root else None) + \
         [Side("floor", "ansible.builtin.ping", s4_venv, OURS_COLLECTIONS)]
     workdir = tempfile.mkdtemp(prefix="bench-")
     log("work directory %s; mode %s; ansible-core of %s; sides %s" % (
@@ -166,6 +193,9 @@ def main(argv=None):
         "format": FORMAT, "date": this_run["date"], "argv": this_run["argv"], "runs": [this_run],
         "mode": args.mode, "delay_ms": args.delay_ms, "forks": args.forks, "cluster_hosts": args.cluster_hosts,
         "core": ours["ours"].version().split(" ")[0], "machine": machine_info(pair), "paths": _paths}, "notes": []}
+    if baseline:
+        report["meta"]["baseline"] = dict(ref=args.baseline, commit=_git_head(baseline_root),
+                                          worktree=os.path.relpath(baseline_root, ROOT))
     if "serial_console" in args.scenarios:
         report["meta"]["s4_core"] = s4_sides[0].version().split(" ")[0]
     measured = set()
@@ -198,8 +228,11 @@ def main(argv=None):
             report.setdefault("inventory_bulk", {})
             for size in args.bulk_sizes:
                 log("scenario 1 bulk: %d VMs, one run_once task of vm_serial_port_bulk" % size)
-                result = scenario_inventory_bulk([ours["ours"]], size, args, workdir, log)
-                report["inventory_bulk"][str(size)] = dict((r, m.as_dict()) for r, m in result.items())
+                result = scenario_inventory_bulk(_with_baseline([ours["ours"]], baseline), size, args, workdir, log)
+                block = dict((r, m.as_dict()) for r, m in result.pop("ours").items())
+                for key, runs in result.items():  # the baseline's runs under its key, beside ours'
+                    block[key] = dict((r, m.as_dict()) for r, m in runs.items())
+                report["inventory_bulk"][str(size)] = block
                 measured.add(("inventory_bulk", str(size)))
         if "serial_console" in args.scenarios:
             if serial_console_playbook() is None:

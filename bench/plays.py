@@ -43,6 +43,7 @@ def write_inventory(workdir, names):
     return path
 
 
-def serial_console_playbook():
-    path = os.path.join(ROOT, "playbooks", "serial_console.yml")
+def serial_console_playbook(root=ROOT):
+    """The playbook of the checkout at ``root`` (this one, or the baseline's worktree), if it has one."""
+    path = os.path.join(root, "playbooks", "serial_console.yml")
     return path if os.path.exists(path) else None

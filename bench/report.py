@@ -2,7 +2,7 @@
 
 import statistics
 
-from sides import OURS_VARIANTS, VARIANT_TEXT
+from sides import BASELINE, OURS_VARIANTS, VARIANT_TEXT
 
 
 def _median(values):
@@ -47,7 +47,9 @@ def render(report):
                  "`/sdk/vimServiceVersions.xml` in brackets when any); wall time is the whole "
                  "`ansible-playbook` run; CPU is the user+system time of ansible-playbook and all its "
                  "children; the simulator adds %d ms to every SOAP call. Ratios to the floor below 1, and ratios peer / side "
-                 "above 1, favour ours." % meta["delay_ms"])
+                 "above 1, favour ours." % meta["delay_ms"] +
+                 (" Ratios ours / baseline above 1: this checkout spends more than the baseline (`--baseline`)."
+                  if meta.get("baseline") else ""))
     lines.append("")
 
     single = report.get("single") or {}
@@ -77,15 +79,18 @@ def render(report):
     if fw:
         lines.append("## vSPC on every host of a cluster (scenario 3, %d hosts)" % meta["cluster_hosts"])
         lines.append("")
-        lines.append("| side | change: requests | no change: requests | change: wall s | no change: wall s | ours/peer (wall, change) | verified |")
-        lines.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
-        for side in ("ours", "peer"):
-            if side in fw:
-                c, a = fw[side]["change"], fw[side]["again"]
-                vs = _ratio(c["wall"], fw["peer"]["change"]["wall"]) if side == "ours" and "peer" in fw else ""
-                lines.append("| %s | %s | %s | %.2f | %.2f | %s | %s |" % (
-                    side, _req(c), _req(a), c["wall"], a["wall"], vs,
-                    "%s/%s hosts" % (c.get("verified"), c.get("hosts_total"))))
+        base = BASELINE in fw
+        lines.append("| side | change: requests | no change: requests | change: wall s | no change: wall s | ours/peer (wall, change) |"
+                     "%s verified |" % (" ours/baseline (wall, change) |" if base else ""))
+        lines.append("| --- | ---: | ---: | ---: | ---: | ---: |%s --- |" % (" ---: |" if base else ""))
+        for side in _sorted_sides(fw):
+            c, a = fw[side]["change"], fw[side]["again"]
+            vs = _ratio(c["wall"], fw["peer"]["change"]["wall"]) if side == "ours" and "peer" in fw else ""
+            if base:  # the column ours/baseline
+                vs += " | " + (_ratio(c["wall"], fw[BASELINE]["change"]["wall"]) if side == "ours" else "")
+            lines.append("| %s | %s | %s | %.2f | %.2f | %s | %s |" % (
+                side, _req(c), _req(a), c["wall"], a["wall"], vs,
+                "%s/%s hosts" % (c.get("verified"), c.get("hosts_total"))))
         lines.append("")
 
     sc = report.get("serial_console") or {}
@@ -96,6 +101,8 @@ def render(report):
         lines.append("")
         lines.append("Not measured in this run: %s." % report["serial_console_note"])
         lines.append("")
+    if meta.get("baseline"):
+        lines += render_baseline(report)
     checks = targets(report)
     if checks:
         lines.append("## Targets (issue 12)")
@@ -124,9 +131,21 @@ def _open_sessions(m):
     return m.get("logins", 0) - m.get("logouts", 0)
 
 
+SIDE_ORDER = list(OURS_VARIANTS)[:1] + [BASELINE] + list(OURS_VARIANTS)[1:] + ["peer", "floor"]
+
+
+def _side_rank(key):
+    return (SIDE_ORDER.index(key) if key in SIDE_ORDER else len(SIDE_ORDER), key)
+
+
 def _sorted_sides(keys):
-    order = list(OURS_VARIANTS) + ["peer", "floor"]
-    return sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k))
+    return sorted(keys, key=_side_rank)
+
+
+def _vs_baseline(m, base):
+    """ours / baseline of one run: wall, CPU, requests, logins (above 1: this checkout spends more)."""
+    return [_ratio(m["wall"], base["wall"]), _ratio(m["cpu"], base["cpu"]), _ratio(m["soap"], base["soap"]),
+            _ratio(m.get("logins", 0), base.get("logins", 0))] if base else [""] * 4
 
 
 def _path_text(report):
@@ -150,13 +169,18 @@ def render_inventory(report, inv, bulk):
                          k in blocks for sides in inv.values() for blocks in sides.values())),
                      _path_text(report) or "-"))
     lines.append("")
+    with_base = any(BASELINE in sides for blocks in inv.values() for sides in blocks.values()) or \
+        any(BASELINE in runs for runs in bulk.values())
+    if with_base:
+        lines += ["*ours / baseline*: `ours` (and `ours-bulk`) divided by the same run of `ours-baseline` (and "
+                  "`ours-baseline-bulk`) in the same block.", ""]
     lines.append("| VMs | login delay | side | run | requests | per VM | per task | logins | open | wall s | CPU s "
-                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) | vcsim CPU s "
-                 "| changed | verified |")
+                 "| CPU ms/task | /floor (wall) | /floor (CPU) | peer / side (wall) | peer / side (CPU) |%s vcsim CPU s "
+                 "| changed | verified |" % ("".join(" ours / baseline (%s) |" % w for w in ("wall", "CPU", "requests", "logins"))
+                                             if with_base else ""))
     lines.append("| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-                 "| ---: | ---: | --- |")
+                 "|%s ---: | ---: | --- |" % (" ---: |" * 4 if with_base else ""))
     for size in sorted(set(inv) | set(bulk), key=int):
-        n = float(int(size))
         blocks = inv.get(size) or {}
         for delay in sorted(blocks, key=int):
             sides = blocks[delay]
@@ -164,31 +188,19 @@ def render_inventory(report, inv, bulk):
             for side in _sorted_sides(sides):
                 for run in ("change", "again", "floor"):
                     m = sides[side].get(run)
-                    if not m:
-                        continue
-                    peer_m = (sides.get("peer") or {}).get(run) if side != "peer" and run != "floor" else None
-                    lines.append("| %s | %s ms | %s | %s | %d | %.1f | %.1f | %d | %d | %.1f%s | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
-                        size, delay, side, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n,
-                        m.get("logins", 0), _open_sessions(m), m["wall"],
-                        " (%s)" % ", ".join("%.1f" % w for w in m["walls"]) if m.get("walls") else "",
-                        m["cpu"], 1000.0 * m["cpu"] / n,
-                        _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
-                        _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "",
-                        _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
-                        _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0),
-                        m["changed"], _verified(m, None, int(size)) if run == "change" else ""))
-        for run in ("change", "again"):
-            m = (bulk.get(size) or {}).get(run)
-            if m:
-                sides = blocks.get("0") or {}
-                floor = (sides.get("floor") or {}).get("floor") or {}
-                peer_m = (sides.get("peer") or {}).get(run)
-                lines.append("| %s | 0 ms | ours-bulk | %s | %d | %.1f | %.1f | %d | %d | %.1f | %.1f | %.0f | %s | %s | %s | %s | %.1f | %d | %s |" % (
-                    size, RUN_NAMES[run], m["soap"], m["soap"] / n, task_requests(m) / n, m.get("logins", 0),
-                    _open_sessions(m), m["wall"], m["cpu"], 1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")),
-                    _ratio(m["cpu"], floor.get("cpu")), _ratio(peer_m["wall"], m["wall"]) if peer_m else "",
-                    _ratio(peer_m["cpu"], m["cpu"]) if peer_m else "", m.get("sim_cpu", 0.0), m["changed"],
-                    _verified(m, None, int(size)) if run == "change" else ""))
+                    if m:
+                        peer_m = (sides.get("peer") or {}).get(run) if side != "peer" and run != "floor" else None
+                        base_m = (sides.get(BASELINE) or {}).get(run) if side == "ours" else None
+                        lines.append(_inventory_row(size, delay, side, run, m, floor, peer_m, base_m, with_base))
+        sides = blocks.get("0") or {}
+        floor = (sides.get("floor") or {}).get("floor") or {}
+        runs = bulk.get(size) or {}
+        for side, own in (("ours-bulk", runs), (BASELINE + "-bulk", runs.get(BASELINE) or {})):
+            for run in ("change", "again"):
+                if own.get(run):
+                    base_m = (runs.get(BASELINE) or {}).get(run) if side == "ours-bulk" else None
+                    lines.append(_inventory_row(size, "0", side, run, own[run], floor, (sides.get("peer") or {}).get(run),
+                                                base_m, with_base))
     lines.append("")
     loads = [m.get("load") for m in _all_measures({"inventory": inv}) if m.get("load") is not None]
     if loads:
@@ -197,10 +209,26 @@ def render_inventory(report, inv, bulk):
     return lines
 
 
+def _inventory_row(size, delay, side, run, m, floor, peer_m, base_m, with_base):
+    """One row of scenario 1's table (``floor``: the block's floor run; ``peer_m``, ``base_m``: the peer's
+    and the baseline's same run, if this row has a ratio to them)."""
+    n = float(int(size))
+    cells = [size, "%s ms" % delay, side, RUN_NAMES[run], "%d" % m["soap"], "%.1f" % (m["soap"] / n),
+             "%.1f" % (task_requests(m) / n), "%d" % m.get("logins", 0), "%d" % _open_sessions(m),
+             "%.1f%s" % (m["wall"], " (%s)" % ", ".join("%.1f" % w for w in m["walls"]) if m.get("walls") else ""),
+             "%.1f" % m["cpu"], "%.0f" % (1000.0 * m["cpu"] / n),
+             _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
+             _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "",
+             _ratio(peer_m["wall"], m["wall"]) if peer_m else "", _ratio(peer_m["cpu"], m["cpu"]) if peer_m else ""]
+    cells += _vs_baseline(m, base_m) if with_base else []
+    cells += ["%.1f" % m.get("sim_cpu", 0.0), "%d" % m["changed"], _verified(m, None, int(size)) if run == "change" else ""]
+    return "| " + " | ".join(cells) + " |"
+
+
 def render_serial_console(report, sc):
     lines = ["## Inventory-driven `playbooks/serial_console.yml` (scenario 4)", ""]
     variants = sorted(set(k.split()[0] for blocks in sc.values() for block in blocks.values() for k in block) - {"floor"},
-                      key=lambda k: list(OURS_VARIANTS).index(k))
+                      key=_side_rank)
     lines.append("The role in its default mode and with `-e serial_console_bulk=true` (*bulk*), for %s, each on its own "
                  "simulator, and the ping floor " % ", ".join("`%s` (%s)" % (k, VARIANT_TEXT[k].split(", ", 1)[1]) for k in variants) +
                  "over the same inventory, the runs alternated; all on ansible-core %s. *CPU ms/VM*: CPU of the whole "
@@ -216,7 +244,7 @@ def render_serial_console(report, sc):
         for delay in sorted(sc[size], key=int):
             block = sc[size][delay]
             floor = (block.get("floor") or {}).get("floor") or {}
-            for key in sorted(block, key=lambda k: (k == "floor", _sorted_sides([k.split()[0]]), k)):
+            for key in sorted(block, key=lambda k: (k == "floor", _side_rank(k.split()[0]), k)):
                 side, _sep, mode = key.partition(" ")
                 for run in ("change", "again", "floor"):
                     m = block[key].get(run)
@@ -228,6 +256,55 @@ def render_serial_console(report, sc):
                         1000.0 * m["cpu"] / n, _ratio(m["wall"], floor.get("wall")) if run != "floor" else "",
                         _ratio(m["cpu"], floor.get("cpu")) if run != "floor" else "", m["changed"],
                         _verified(m, None, int(size)) if run == "change" else ""))
+    lines.append("")
+    return lines
+
+
+def _by_size(blocks):
+    return sorted((blocks or {}).items(), key=lambda kv: int(kv[0]))
+
+
+def baseline_pairs(report):
+    """``(what, run, ours, baseline, expected)``: every run that ``ours`` and ``ours-baseline`` both made
+    in ``report`` (``expected``: how many VMs or hosts a change run has to leave configured)."""
+    single = dict(((e["size"], e["identity"], e["side"]), e) for e in report.get("single") or [])
+    blocks = [("2: one VM of %d, by %s" % (size, identity), e, single.get((size, identity, BASELINE)), 1)
+              for (size, identity, side), e in single.items() if side == "ours"]
+    fw = report.get("firewall") or {}
+    blocks += [("3: the hosts of a cluster", fw["ours"], fw.get(BASELINE), fw["ours"]["change"].get("hosts_total"))] \
+        if "ours" in fw else []
+    blocks += [("1: %s VMs, login delay %s ms" % (size, delay), sides.get("ours"), sides.get(BASELINE), int(size))
+               for size, by_delay in _by_size(report.get("inventory")) for delay, sides in _by_size(by_delay)]
+    blocks += [("1 bulk: %s VMs, one vm_serial_port_bulk task" % size, runs, runs.get(BASELINE), int(size))
+               for size, runs in _by_size(report.get("inventory_bulk"))]
+    blocks += [("4: serial_console.yml%s, %s VMs, login delay %s ms" % (mode, size, delay), block.get("ours" + mode),
+                block.get(BASELINE + mode), int(size))
+               for size, by_delay in _by_size(report.get("serial_console")) for delay, block in _by_size(by_delay)
+               for mode in ("", " bulk")]
+    for what, ours, base, expected in blocks:
+        for run in ("change", "again"):
+            if (ours or {}).get(run) and (base or {}).get(run):
+                yield what, run, ours[run], base[run], expected
+
+
+def render_baseline(report):
+    """This checkout against the baseline: every run both made, side by side, and the ratios."""
+    meta = report["meta"]["baseline"]
+    lines = ["## This checkout against the baseline (`--baseline %s`, %s)" % (meta["ref"], meta["commit"]), ""]
+    lines.append("`ours-baseline`: vmchannels.vsphere at %s (worktree `%s`), run as `ours` (same ansible-core, venv and "
+                 "settings) wherever `ours` ran, side by side in this run. *ours / baseline* above 1: this checkout takes "
+                 "more time or sends more requests; *verified*: ours, the baseline's." % (meta["commit"], meta["worktree"]))
+    lines.append("")
+    lines.append("| scenario | run | wall s: ours, baseline | ours / baseline (wall) | CPU s: ours, baseline "
+                 "| ours / baseline (CPU) | requests: ours, baseline | ours / baseline (requests) | logins: ours, baseline "
+                 "| ours / baseline (logins) | verified |")
+    lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for what, run, m, base, expected in baseline_pairs(report):
+        wall, cpu, soap, logins = _vs_baseline(m, base)
+        lines.append("| %s | %s | %.2f, %.2f | %s | %.2f, %.2f | %s | %d, %d | %s | %d, %d | %s | %s |" % (
+            what, {"change": "change", "again": "no change"}[run], m["wall"], base["wall"], wall, m["cpu"], base["cpu"], cpu, m["soap"], base["soap"],
+            soap, m.get("logins", 0), base.get("logins", 0), logins,
+            "%s, %s" % (_verified(m, None, expected), _verified(base, None, expected)) if run == "change" else ""))
     lines.append("")
     return lines
 
@@ -321,7 +398,7 @@ def _all_measures(report):
     for runs in (report.get("firewall") or {}).values():
         yield from runs.values()
     for runs in (report.get("inventory_bulk") or {}).values():
-        yield from runs.values()
+        yield from [m for key, m in runs.items() if key != BASELINE] + list((runs.get(BASELINE) or {}).values())
     for key in ("inventory", "serial_console"):
         for blocks in (report.get(key) or {}).values():
             for sides in blocks.values():

@@ -6,9 +6,8 @@ import collections
 import json
 import os
 import platform
-import subprocess
 
-from common import RESULTS, ROOT, _read
+from common import RESULTS, ROOT, _git_head, _read
 from measure import Measure
 from report import render
 from sides import peer_collection_version
@@ -32,16 +31,15 @@ def machine_info(sides):
         pass
     for side in sides:
         core, pyvmomi, python = (side.version().split() + ["?", "?", "?"])[:3]
-        what = "vmchannels.vsphere (this checkout, %s)" % _git_head() if side.ours else \
-            "community.vmware %s (PyPI ansible package)" % peer_collection_version(side)
+        if not side.ours:
+            what = "community.vmware %s (PyPI ansible package)" % peer_collection_version(side)
+        elif side.root == ROOT:
+            what = "vmchannels.vsphere (this checkout, %s)" % _git_head()
+        else:
+            what = "%s: vmchannels.vsphere from the worktree %s (--baseline)" % (side.title, os.path.relpath(side.root, ROOT))
         info[side.key] = "%s; ansible-core %s, pyVmomi %s, Python %s" % (what, core, pyvmomi, python)
     info["simulator"] = "vcsim (govmomi 0.24.2) through tests/vcsim/launcher"
     return info
-
-
-def _git_head():
-    out = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
-    return out.stdout.strip() or "?"
 
 
 def _plain(obj):
@@ -130,6 +128,6 @@ def _merge(previous, report, measured):
     report["meta"]["runs"] = previous["meta"].get("runs", []) + report["meta"]["runs"]
     for key, value in previous["meta"].get("machine", {}).items():
         report["meta"]["machine"].setdefault(key, value)  # e.g. the peer's versions with --no-peer
-    for key in ("core", "paths"):
+    for key in ("core", "paths", "baseline"):
         if not report["meta"].get(key) and previous["meta"].get(key):
             report["meta"][key] = previous["meta"][key]

@@ -64,26 +64,27 @@ def scenario_inventory(sides, size, login_delay, args, workdir, log):
 
 
 def scenario_inventory_bulk(sides, size, args, workdir, log):
-    """Scenario 1 bulk (ours only): the vSPC port on every VM by one run_once task of
-    vm_serial_port_bulk, then again; compared with scenario 1's peer and floor runs of the size."""
-    ours = [s for s in sides if s.key == "ours"]
-    if not ours:
-        return None
-    side = ours[0]
-    sim = sim_for(size, args.delay_ms)
+    """Scenario 1 bulk (``ours``, and the baseline with ``--baseline``): the vSPC port on every VM by
+    one run_once task of vm_serial_port_bulk, then again; compared with scenario 1's peer and floor
+    runs of the size. Each side on its own simulator, the runs alternated as in scenario 1.
+    Returns ``{side key: {"change": m, "again": m}}``."""
+    sims, names, inventories = {}, {}, {}
     try:
-        names = inventory_of(sim, size)[0]
-        inventory = write_inventory(os.path.join(workdir, "bulk"), names)
-        out = {}
-        for kind in ("change", "again"):
-            m = run_playbook(side, sim, workdir, play(bulk_task()), inventory, args.forks,
-                             "s1b-%d-%s-ours" % (size, kind), log)
+        for side in sides:
+            sims[side.key] = sim_for(size, args.delay_ms)
+            names[side.key] = inventory_of(sims[side.key], size)[0]
+            inventories[side.key] = write_inventory(os.path.join(workdir, "bulk-" + side.key), names[side.key])
+        out = dict((side.key, {}) for side in sides)
+        for side, kind in _alternated(sides, ("change", "again")):
+            m = run_playbook(side, sims[side.key], workdir, play(bulk_task()), inventories[side.key], args.forks,
+                             "s1b-%d-%s-%s" % (size, kind, side.key), log)
             if kind == "change":
-                m.verified = count_with_vspc_port(sim, names)
-            out[kind] = m
+                m.verified = count_with_vspc_port(sims[side.key], names[side.key])
+            out[side.key][kind] = m
         return out
     finally:
-        sim.stop()
+        for sim in sims.values():
+            sim.stop()
 
 
 def scenario_single(sides, args, workdir, log, size, identities=("name",)):
@@ -132,13 +133,13 @@ def scenario_serial_console(sides, size, login_delay, args, workdir, log):
     """Scenario 4: playbooks/serial_console.yml (ours only: the peer ships no such playbook) over
     ``size`` VMs, change then again, in its default mode and with ``-e serial_console_bulk=true``
     (the role plans and configures the play in one module run each), for each of our variants
-    in ``sides``, and the ping floor, the runs alternated as in scenario 1. Every VM gets the vSPC
-    port through group_vars; the role enables vSPC on the hosts (cluster scope) once for the play.
+    in ``sides`` (the baseline runs its worktree's playbook), and the ping floor, the runs alternated
+    as in scenario 1. Every VM gets the vSPC port through group_vars; the role enables vSPC on the
+    hosts (cluster scope) once for the play.
     Returns ``{"<variant>" or "<variant> bulk": {"change": m, "again": m}, "floor": {"floor": m}}``."""
-    path = serial_console_playbook()
-    if not path:
+    runners = [s for s in sides if s.ours and serial_console_playbook(s.root)]  # a baseline may predate it
+    if not runners:
         return None
-    runners = [s for s in sides if s.ours]
     floors = [s for s in sides if s.floor]
     entries = [(s, bulk) for s in runners for bulk in (False, True)]
     sims, names = {}, {}
@@ -167,7 +168,8 @@ def scenario_serial_console(sides, size, login_delay, args, workdir, log):
                                  args.forks, label, log)
             else:
                 extra = ["-e", "serial_console_bulk=true"] if bulk else []
-                m = run_playbook(side, sims[key], workdir, path, inventories[key], args.forks, label, log, extra)
+                m = run_playbook(side, sims[key], workdir, serial_console_playbook(side.root), inventories[key],
+                                 args.forks, label, log, extra)
                 if kind == "change":
                     m.verified = count_with_vspc_port(sims[key], names[key])
             out.setdefault(key, {})[kind] = m

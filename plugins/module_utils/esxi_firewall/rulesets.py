@@ -1,3 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ESXi firewall rule sets of network-backed serial ports: pure logic.
 
 The rule sets (``remoteSerialPort``, ``vSPC``), the module options and their validation, what a host's

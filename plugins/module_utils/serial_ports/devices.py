@@ -1,3 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Serial ports and pyVmomi: devices to port dicts and changes to device specs.
 
 :func:`read_ports` turns a VM's devices into port dicts (``serial_ports.ports``' form),

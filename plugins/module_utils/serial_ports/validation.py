@@ -1,3 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Serial ports: validation of what the user asked for, before any request (pure).
 
 ``port_argument_spec`` is the ``ports`` option of vm_serial_port and of each entry of

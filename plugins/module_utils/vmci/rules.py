@@ -1,3 +1,6 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, vmchannels maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The VMCI firewall's rules: pure logic.
 
 A rule is handled here as a dict with ``rank``, ``action``, ``protocol``, ``direction``, ``lower``
