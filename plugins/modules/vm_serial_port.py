@@ -292,7 +292,10 @@ diff:
                                       allow_guest_control: false}}}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.run import RunOptions, ensure_serial_ports
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure import ensure_one
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import one_vm_result
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.concern import SerialPorts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
     port_argument_spec,
     validate_ports,
@@ -323,18 +326,12 @@ def argument_spec():
 def _logic(module, client):
     params = module.params
     entry = dict((k, params[k]) for k in ("name", "uuid", "moid", "datacenter", "folder", "serial_ports", "exclusive"))
-    options = RunOptions(params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode,
-                         firewall_warnings=params["firewall_warnings"])
-    runs, warnings = ensure_serial_ports(client, [entry], options)
+    concern = SerialPorts(warn_firewall=params["firewall_warnings"])
+    vm_run, warnings = ensure_one(client, concern, entry, RunOptions(
+        params["timeout"], allow_power_cycle=params["allow_power_cycle"], check_mode=module.check_mode))
     for warning in warnings:
         module.warn(warning)
-    vm_run = runs[0]
-    if vm_run.error is not None:
-        raise vm_run.error
-    result = vm_run.result()
-    if module._diff:
-        result["diff"] = vm_run.plan.diff()
-    return result
+    return one_vm_result(concern, vm_run, module._diff)
 
 
 def main():

@@ -24,6 +24,13 @@ description:
   - Both modules run one code path - M(vmchannels.vsphere.vm_serial_port) is this module for one VM.
   - VMs whose change was refused because someone else edited them meanwhile are read again and
     retried (three attempts).
+  - An invalid entry of O(vms) (an option of the wrong type or unknown, a value the module refuses, no
+    VM named or more than one way, a VM listed twice) is the failure of that VM alone - reported in
+    RV(vms) with C(error_kind=invalid) and a message that starts with the entry's position and VM,
+    for example C(vms[3] (web03)) - and the other VMs are changed all the same; the task then fails,
+    as for any VM that could not be changed. When no entry is valid, nothing is asked of vSphere.
+  - What concerns the whole task (the connection options, O(parallel), an empty O(vms)) fails it
+    before any request.
   - In check mode with C(--diff), the diff holds every VM whose ports differ from what O(vms) asks
     for, also the VMs that could not be changed (their C(after) is what was asked), which makes the
     module a drift report over many VMs in one session.
@@ -34,7 +41,8 @@ extends_documentation_fragment:
 options:
   vms:
     description:
-      - The VMs and their serial ports. Each VM may appear once.
+      - The VMs and their serial ports. Each VM may appear once (a later entry naming it again is that
+        entry's failure).
     type: list
     elements: dict
     required: true
@@ -159,7 +167,8 @@ vms:
   description:
     - One entry per VM of O(vms), in the same order - C(vm), C(changed), C(changes), C(serial_ports)
       as M(vmchannels.vsphere.vm_serial_port) returns them; C(failed), C(msg) and C(error_kind) for
-      a VM that could not be changed.
+      a VM that could not be changed or
+      whose entry is invalid (C(error_kind=invalid), C(vm) as the entry names it).
     - C(serial_ports_before), for every VM that was read, lists its ports as they were before the
       run, in the format of C(serial_ports).
     - C(changes) of a VM that could not be changed because of its power state (or its hardware
@@ -219,13 +228,13 @@ diff:
                                                start_connected: true, allow_guest_control: false}}}}
 """
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.runs import failure, validate_entries
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.run import (
-    RunOptions,
-    bulk_diff,
-    ensure_serial_ports,
-)
+from functools import partial
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure import ensure
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.entries import entry_runs, task_errors
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import bulk_result
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.concern import SerialPorts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
     port_argument_spec,
     validate_ports,
@@ -238,15 +247,20 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import vm_identity_argument_spec
 
 
-def argument_spec():
-    vm = vm_identity_argument_spec()
-    vm.update(
-        serial_ports=dict(type="list", elements="dict", required=True),
+def entry_spec():
+    """The options of one entry of ``vms``: checked per entry (``engine.entries``), so that an invalid
+    entry is that VM's failure."""
+    spec = vm_identity_argument_spec()
+    spec.update(
+        serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
         exclusive=dict(type="bool", default=False),
     )
+    return spec
+
+
+def argument_spec():
     return dict(
-        vms=dict(type="list", elements="dict", required=True, options=vm,
-                 required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
+        vms=dict(type="list", elements="dict", required=True),
         parallel=dict(type="int", default=20),
         allow_power_cycle=dict(type="bool", default=False),
         max_powered_off=dict(type="int", default=2),
@@ -255,45 +269,28 @@ def argument_spec():
 
 
 def validate(params):
-    """Every problem with ``vms`` (normalizing each ``serial_ports`` list in place with the argument
-    spec of vm_serial_port), before any request."""
-    validator = ArgumentSpecValidator(dict(serial_ports=dict(type="list", elements="dict", options=port_argument_spec())))
-
-    def entry_errors(vm):
-        checked = validator.validate(dict(serial_ports=vm["serial_ports"]))
-        if checked.error_messages:
-            return list(checked.error_messages)
-        vm["serial_ports"] = checked.validated_parameters["serial_ports"]
-        return validate_ports(vm["serial_ports"])
-
-    errors = validate_entries(params, entry_errors)
+    """The problems that fail the whole task, before any request."""
+    errors = task_errors(params)
     if params["max_powered_off"] < 1:
         errors.append("max_powered_off must be at least 1, got %d" % params["max_powered_off"])
     return errors
 
 
-def _logic(module, client):
+def _logic(module, client, runs):
     params = module.params
+    concern = SerialPorts(warn_firewall=params["firewall_warnings"])
     options = RunOptions(params["timeout"], parallel=params["parallel"], allow_power_cycle=params["allow_power_cycle"],
-                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode,
-                         firewall_warnings=params["firewall_warnings"], name_hosts=True)
-    runs, warnings = ensure_serial_ports(client, params["vms"], options)
-    for warning in warnings:
+                         max_powered_off=params["max_powered_off"], check_mode=module.check_mode, name_hosts=True)
+    for warning in ensure(client, concern, runs, options):
         module.warn(warning)
-    results = [vm_run.bulk_result() for vm_run in runs]
-    result = dict(changed=any(r["changed"] for r in results), vms=results,
-                  failed_vms=sum(1 for r in results if r.get("failed")))
-    if module._diff:
-        result["diff"] = bulk_diff(runs, module.check_mode)
-    if result["failed_vms"]:
-        raise failure(result, module.check_mode)
-    return result
+    return bulk_result(concern, runs, module._diff, module.check_mode)
 
 
 def main():
     module = build_module(argument_spec(), supports_check_mode=True)
     fail_on_errors(module, validate(module.params))
-    run(module, _logic)
+    runs = entry_runs(module.params["vms"], entry_spec(), lambda vm: validate_ports(vm["serial_ports"]))
+    run(module, partial(_logic, runs=runs), connect=any(vm_run.error is None for vm_run in runs))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,9 @@ notes:
   - "Cost in vSphere API requests: login (2), one read of the VM and logout (1) when nothing changes,
     4 in all with the VM given by O(moid); a change adds the reconfiguration and its wait (3, more
     only when the task runs long). O(name) and a BIOS O(uuid) add one request, an instance UUID two."
+  - The VM's C(changeVersion) is sent with the change, so a concurrent edit is refused by vSphere
+    instead of being lost; the module then reads the VM again and retries (three attempts), as
+    M(vmchannels.vsphere.vm_serial_port) does.
 seealso:
   - module: vmchannels.vsphere.vm_vmci_filter_info
 """
@@ -238,7 +241,10 @@ diff:
         - {rank: 1, action: deny, protocol: anyProtocol, direction: anyDirection, ports: null}
 """
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.firewall import ensure
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure import ensure_one
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import one_vm_result
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.concern import VmciFirewall
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec, validate
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
     build_module,
@@ -253,7 +259,14 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options
 
 
 def _logic(module, client):
-    return ensure(client, module.params, check_mode=module.check_mode, want_diff=module._diff)
+    params = module.params
+    entry = dict((k, params[k]) for k in ("name", "uuid", "moid", "datacenter", "folder", "filter_enabled", "rules",
+                                          "state"))
+    concern = VmciFirewall("changing the VMCI firewall")
+    vm_run, warnings = ensure_one(client, concern, entry, RunOptions(params["timeout"], check_mode=module.check_mode))
+    for warning in warnings:
+        module.warn(warning)
+    return one_vm_result(concern, vm_run, module._diff)
 
 
 def main():

@@ -24,6 +24,13 @@ description:
     RV(vms) and the others are changed all the same; the task then fails, naming each failed VM.
   - VMs whose change was refused because someone else edited them meanwhile are read again and
     retried (three attempts).
+  - An invalid entry of O(vms) (an option of the wrong type or unknown, a value the module refuses, no
+    VM named or more than one way, a VM listed twice) is the failure of that VM alone - reported in
+    RV(vms) with C(error_kind=invalid) and a message that starts with the entry's position and VM,
+    for example C(vms[3] (web03)) - and the other VMs are changed all the same; the task then fails,
+    as for any VM that could not be changed. When no entry is valid, nothing is asked of vSphere.
+  - What concerns the whole task (the connection options, O(parallel), an empty O(vms)) fails it
+    before any request.
   - In check mode with C(--diff), the diff holds every VM whose firewall differs from what O(vms)
     asks for, which makes the module a drift report over many VMs in one session.
 extends_documentation_fragment:
@@ -33,7 +40,8 @@ extends_documentation_fragment:
 options:
   vms:
     description:
-      - The VMs and their VMCI firewalls. Each VM may appear once.
+      - The VMs and their VMCI firewalls. Each VM may appear once (a later entry naming it again is that
+        entry's failure).
     type: list
     elements: dict
     required: true
@@ -126,7 +134,8 @@ vms:
   description:
     - One entry per VM of O(vms), in the same order - C(vm), C(changed), C(filter_enabled) and C(rules)
       as M(vmchannels.vsphere.vm_vmci_filter) returns them (in check mode, what the run would set);
-      C(failed), C(msg) and C(error_kind) for a VM that could not be changed.
+      C(failed), C(msg) and C(error_kind) for a VM that could not be changed or
+      whose entry is invalid (C(error_kind=invalid), C(vm) as the entry names it).
     - C(before), for every VM whose VMCI device was read, holds C(filter_enabled) and C(rules) as
       they were before the run.
     - C(esxi_host) names the ESXi host that runs the VM (when the hosts could be read).
@@ -167,9 +176,13 @@ diff:
           rules: [{rank: 1, action: deny, protocol: anyProtocol, direction: anyDirection, ports: null}]
 """
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.runs import failure, validate_entries
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.firewall import ensure_many
+from functools import partial
+
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure import ensure
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.entries import entry_runs, task_errors
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import bulk_result
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.concern import VmciFirewall
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import validate as validate_rules
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
@@ -180,52 +193,39 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import vm_identity_argument_spec
 
 
-def argument_spec():
-    vm = vm_identity_argument_spec()
-    vm.update(
+def entry_spec():
+    """The options of one entry of ``vms``: checked per entry (``engine.entries``), so that an invalid
+    entry is that VM's failure."""
+    spec = vm_identity_argument_spec()
+    spec.update(
         filter_enabled=dict(type="bool"),
-        rules=dict(type="list", elements="dict"),
+        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
+    return spec
+
+
+def argument_spec():
     return dict(
-        vms=dict(type="list", elements="dict", required=True, options=vm,
-                 required_one_of=[("name", "uuid", "moid")], mutually_exclusive=[("name", "uuid", "moid")]),
+        vms=dict(type="list", elements="dict", required=True),
         parallel=dict(type="int", default=20),
     )
 
 
-def validate(params):
-    """Every problem with ``vms`` (normalizing each ``rules`` list in place with the argument spec of
-    vm_vmci_filter), before any request."""
-    validator = ArgumentSpecValidator(dict(rules=dict(type="list", elements="dict", options=rule_argument_spec())))
-
-    def entry_errors(vm):
-        if vm.get("rules") is None:
-            return validate_rules(vm)
-        checked = validator.validate(dict(rules=vm["rules"]))
-        if checked.error_messages:
-            return list(checked.error_messages)
-        vm["rules"] = checked.validated_parameters["rules"]
-        return validate_rules(vm)
-
-    return validate_entries(params, entry_errors)
-
-
-def _logic(module, client):
-    params = module.params
-    result, warnings = ensure_many(client, params["vms"], params["timeout"], params["parallel"],
-                                   module.check_mode, module._diff)
-    for warning in warnings:
+def _logic(module, client, runs):
+    concern = VmciFirewall("reconfiguring the VMCI firewall")
+    options = RunOptions(module.params["timeout"], parallel=module.params["parallel"], check_mode=module.check_mode,
+                         name_hosts=True)
+    for warning in ensure(client, concern, runs, options):
         module.warn(warning)
-    if result["failed_vms"]:
-        raise failure(result, module.check_mode)
-    return result
+    return bulk_result(concern, runs, module._diff, module.check_mode)
 
 
 def main():
     module = build_module(argument_spec(), supports_check_mode=True)
-    fail_on_errors(module, validate(module.params))
-    run(module, _logic)
+    fail_on_errors(module, task_errors(module.params))
+    runs = entry_runs(module.params["vms"], entry_spec(), validate_rules)
+    run(module, partial(_logic, runs=runs), connect=any(vm_run.error is None for vm_run in runs))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def _port_names(ports):
 
 def select_port(ports, number, label):
     """The port to read: ``number``, or the VM's one file-backed port. ``ports`` is ``{number:
-    port dict}`` (:func:`serial_port_api.read_ports`); ``label`` names the VM in messages.
+    port dict}`` (:func:`devices.read_ports`); ``label`` names the VM in messages.
     ``ValueError`` with the message otherwise."""
     if number is not None:
         port = ports.get(number)

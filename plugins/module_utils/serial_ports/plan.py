@@ -7,8 +7,8 @@
 does (a :class:`VmPlan`: the changes, the ports that need the VM powered off, the warnings), and
 :func:`device_changes` turns the changes into ``VirtualDeviceSpec`` objects. :func:`firewall_views`
 and :func:`firewall_warnings` say whether the ESXi rule sets the network-backed ports need are
-enabled. ``serial_port_run`` runs these steps for one VM (vm_serial_port) or many
-(vm_serial_port_bulk): one path for both.
+enabled. ``serial_ports.concern`` makes these steps the serial-port concern of the engine
+(``engine.ensure``), for one VM (vm_serial_port) or many (vm_serial_port_bulk).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -119,6 +119,11 @@ class VmPlan(object):
     def change_list(self):
         """The ``changes`` result value."""
         return [dict(op=c.op, number=c.number if c.number > 0 else None) for c in self.changes]
+
+    def change_note(self):
+        """What was changed, for the message of a VM that could not be powered back on."""
+        return "The serial ports were changed (%s)." % ", ".join("%s %s" % (c["op"], c["number"])
+                                                                 for c in self.change_list())
 
     def diff(self):
         return sp.diff(self.current, self.after, self.powered_on)

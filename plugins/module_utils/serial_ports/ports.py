@@ -5,7 +5,7 @@
 
 Everything here works on plain dicts: validation of what the user asked for, the port a device
 describes, the plan that turns the current ports into the wanted ones, and the diff. Nothing here
-talks to vSphere; ``serial_port_api`` turns a plan into device specs.
+talks to vSphere; ``devices`` turns a plan into device specs.
 
 A port is identified by its *number*, as the vSphere Client shows it ("Serial port 1"), which is its
 unit number on the SIO controller plus one. Ports are never matched by backing type.

@@ -2,35 +2,29 @@
 # Copyright: (c) 2026, vmchannels maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The VMCI firewall of a VM (``vim.vm.device.VirtualVMCIDevice``: ``filterEnable`` and
-``filterInfo.filters``).
+``filterInfo.filters``) between pyVmomi and the rules of ``vmci.rules``.
 
-Pure functions validate the options, normalize rules, compare them and build the diff; a few small
-functions read the VM (one RetrievePropertiesEx) and apply the change (one ReconfigVM_Task, whose
-wait also brings back the VM's new devices).
+:func:`vmci_device_of` finds the device in the devices read, :func:`current_state` turns it into
+``(filter_enabled, rules)``, :func:`device_change` into the spec that edits it; :func:`info` is the
+run of vm_vmci_filter_info (one look-up, one read). The runs that change the firewall go through
+the engine (``vmci.concern``).
 
 A rule is handled here as a dict with ``rank``, ``action``, ``protocol``, ``direction``, ``lower``
 and ``upper`` (the destination port boundaries). The boundaries are normalized so that an unset
 lower boundary and 0 are the same thing (vSphere reports a lower boundary of 0 as unset), and a rule
 without boundaries has both as ``None``. Results show rules in the form the ``rules`` option takes
-(:func:`public_rule`), so the output of the info module can be fed back to the module.
+(``rules.public_rule``), so the output of the info module can be fed back to the module.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.runs import Concern, bulk_result, run_many
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import (
-    plan,
-    refusal_message,
-    rules_from_specs,
-    state_view,
-)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rules_from_specs, state_view
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import (
     read_vm_properties,
-    reconfigure,
     vm_identity,
     vm_label,
 )
@@ -40,8 +34,6 @@ try:
 except ImportError:  # pragma: no cover - client.HAS_PYVMOMI reports it
     pass
 
-
-# -- one VM ------------------------------------------------------------------------------------
 
 def find_vmci_device(devices):
     for device in devices or []:
@@ -97,42 +89,10 @@ def device_change(device, filter_enabled, rules=None):
     return vim.vm.device.VirtualDeviceSpec(operation=vim.vm.device.VirtualDeviceSpec.Operation.edit, device=device)
 
 
-def apply(client, props, device, filter_enabled, rules, timeout):
-    """Reconfigure once (with the VM's changeVersion) and wait; returns the VMCI device after it."""
-    try:
-        after = reconfigure(client, props, [device_change(device, filter_enabled, rules)], timeout,
-                            "changing the VMCI firewall of %s" % vm_label(props))
-    except VSphereError as error:
-        error.msg = refusal_message(error.msg, error.kind, props.get("runtime.powerState"))
-        raise
-    return find_vmci_device(after.get("config.hardware.device"))
-
-
 def current_state(device):
     """``(filter_enabled, rules)`` of a VMCI device as read."""
     info = device.filterInfo
     return bool(device.filterEnable), rules_from_specs(info.filters if info is not None else [])
-
-
-def ensure(client, params, check_mode=False, want_diff=False):
-    """The whole run of vm_vmci_filter; returns the module result."""
-    vm, props = find_and_read_vm(client, params)
-    device = vmci_device_of(props)
-    before_enabled, before_rules = current_state(device)
-    decision = plan(before_enabled, before_rules, state=params.get("state") or "present",
-                    filter_enabled=params.get("filter_enabled"), rules=params.get("rules"))
-    after_enabled, after_rules = decision["filter_enabled"], decision["rules"]
-    if decision["changed"] and not check_mode:
-        after_device = apply(client, props, device, after_enabled,
-                             after_rules if decision["rules_changed"] else None, params.get("timeout") or 300)
-        if after_device is not None:
-            after_enabled, after_rules = current_state(after_device)
-    result = dict(changed=decision["changed"], vm=vm_identity(props))
-    result.update(state_view(after_enabled, after_rules))
-    if want_diff:
-        result["diff"] = dict(before=state_view(before_enabled, before_rules),
-                              after=state_view(after_enabled, after_rules))
-    return result
 
 
 def info(client, params):
@@ -142,48 +102,3 @@ def info(client, params):
     result = dict(changed=False, vm=vm_identity(props))
     result.update(state_view(enabled, rules))
     return result
-
-
-# -- many VMs in one session (vm_vmci_filter_bulk) ---------------------------------------------
-class VmciFirewall(Concern):
-    """The VMCI firewall as the concern of ``bulk.run_many``. An entry that sets neither
-    ``filter_enabled`` nor ``rules`` changes nothing and reports the VM's firewall."""
-
-    noun = "the VMCI firewall"
-
-    def plan(self, client, run):
-        device = vmci_device_of(run.props)
-        run.before = current_state(device)
-        entry = run.entry
-        decision = plan(run.before[0], run.before[1], state=entry.get("state") or "present",
-                        filter_enabled=entry.get("filter_enabled"), rules=entry.get("rules"))
-        run.changes = decision["changed"]
-        run.wanted = (decision["filter_enabled"], decision["rules"])
-        return [device_change(device, decision["filter_enabled"],
-                              decision["rules"] if decision["rules_changed"] else None)]
-
-    def explain(self, error, run):
-        error.msg = refusal_message(error.msg, error.kind, run.props.get("runtime.powerState"))
-        return error
-
-    def state_from_devices(self, devices):
-        device = find_vmci_device(devices)
-        return current_state(device) if device is not None else None
-
-    def result_fields(self, run):
-        out = {}
-        if run.before is not None:
-            out["before"] = state_view(*run.before)
-        if run.after is not None:
-            out.update(state_view(*run.after))
-        return out
-
-    def diff_halves(self, run):
-        return state_view(*run.before), state_view(*run.wanted)
-
-
-def ensure_many(client, entries, timeout, parallel, check_mode, want_diff):
-    """The whole run of vm_vmci_filter_bulk: ``(result, warnings)``."""
-    concern = VmciFirewall()
-    runs, warnings = run_many(client, concern, entries, timeout, parallel, check_mode)
-    return bulk_result(concern, runs, want_diff), warnings

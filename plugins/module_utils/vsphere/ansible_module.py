@@ -89,8 +89,11 @@ def client_from_params(params, sources=None):
     return client
 
 
-def run(module, logic):
-    """Run ``logic(module, client)``, which returns the result dict, and exit the module with it."""
+def run(module, logic, connect=True):
+    """Run ``logic(module, client)``, which returns the result dict, and exit the module with it.
+
+    ``connect=False`` says the logic will send no request (a bulk run whose every entry was refused
+    before any request): the client is not connected, so nothing is asked of vSphere at all."""
     if not HAS_PYVMOMI:
         module.fail_json(msg=missing_required_lib("pyVmomi"), exception=str(PYVMOMI_IMPORT_ERROR))
     sources = getattr(module, "connection_sources", None)
@@ -98,7 +101,8 @@ def run(module, logic):
     client = client_from_params(module.params, sources)
     result = None
     try:
-        client.connect()
+        if connect:
+            client.connect()
         result = logic(module, client)
     except VSphereError as exc:
         client.close()

@@ -6,8 +6,8 @@
 Shared by every module that edits VM devices: :func:`read_vm_properties` fetches all a run needs
 in one ``RetrievePropertiesEx`` (:func:`read_vms_properties` for many VMs at once);
 :func:`start_reconfigure` sends one ``ReconfigVM_Task`` carrying the ``changeVersion`` that was read
-(so a concurrent edit is refused, not lost), and :func:`reconfigure` also waits for it through the
-update mechanism and returns the VM's properties as they are after the task.
+(so a concurrent edit is refused, not lost): the one place a VM's config spec is built. The engine
+(``engine.waves.reconfigure_wave``) awaits the tasks and brings the VMs' properties back.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,16 +16,11 @@ __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import (
-    ObjectProperties,
     retrieve,
     retrieve_one,
     traversal,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.tasks import (
-    task_error,
-    wait_for_property,
-    wait_for_tasks,
-)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.tasks import wait_for_property
 
 try:
     from pyVmomi import vim, vmodl
@@ -80,23 +75,6 @@ def start_reconfigure(props, device_changes, what):
         return props.obj.ReconfigVM_Task(spec=spec)
     except vmodl.MethodFault as fault:
         raise fault_to_error(fault, what)
-
-
-def reconfigure(client, props, device_changes, timeout, what):
-    """Apply ``device_changes`` to the VM read as ``props`` in one ``ReconfigVM_Task`` and wait.
-
-    Returns the VM's properties (:data:`VM_PATHS`) after the task. A stale ``changeVersion``
-    raises :class:`VSphereError` of kind ``concurrent``; callers may read again and retry.
-    """
-    vm = props.obj
-    task = start_reconfigure(props, device_changes, what)
-    outcome = wait_for_tasks(client, [task], timeout, watch=[(vm, list(VM_PATHS))], what=what)
-    error = task_error(outcome, task, what)
-    if error is not None:
-        raise error
-    if outcome.watched_after_completion and vm._moId in outcome.watched:
-        return ObjectProperties(vm, outcome.watched[vm._moId])
-    return read_vm_properties(client, vm)
 
 
 def read_vms_properties(client, vms, extra_paths=(), with_datastores=False):

@@ -9,6 +9,8 @@ import pytest
 
 from conftest import connect, run_playbook
 
+pytestmark = pytest.mark.shared_state
+
 SHIPPED = {"VMCHANNELS_IN_PROCESS": "false"}
 RULES = [{"action": "allow", "protocol": "hypervisor", "direction": "anyDirection"}]
 
@@ -19,7 +21,6 @@ import json, sys
 from pyVim.connect import SmartConnect
 from pyVim.task import WaitForTask
 
-pytestmark = pytest.mark.shared_state
 si = SmartConnect(host=sys.argv[1], port=int(sys.argv[2]), user=sys.argv[3], pwd=sys.argv[4],
                   disableSslCertValidation=True)
 find = si.content.searchIndex.FindByInventoryPath

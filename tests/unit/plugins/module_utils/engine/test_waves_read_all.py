@@ -1,7 +1,7 @@
-"""bulk.read_all: a read that fails because VMs no longer exist is narrowed down by halves (pure
+"""waves.read_all: a read that fails because VMs no longer exist is narrowed down by halves (pure
 logic; the read itself is replaced by a stand-in that fails as vCenter does, whole)."""
 import pytest
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import runs as bulk
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import waves
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
 
 
@@ -20,14 +20,14 @@ def reads(monkeypatch):
             raise VSphereError("gone", kind="not_found")
         return dict((r._moId, "props of %s" % r._moId) for r in refs)
 
-    monkeypatch.setattr(bulk, "read_vms_properties", fake_read)
+    monkeypatch.setattr(waves, "read_vms_properties", fake_read)
     return calls
 
 
 @pytest.mark.parametrize("gone", [set(), {"vm-7"}, {"vm-0", "vm-999"}, {"vm-3", "vm-4", "vm-500"}])
 def test_missing_vms_are_told_apart_in_few_reads(reads, gone):
     refs = [Ref("vm-%d" % i) for i in range(1000)]
-    found, missing = bulk.read_all(gone, refs)
+    found, missing = waves.read_all(gone, refs)
     assert sorted(missing) == sorted(gone)
     assert all(isinstance(e, VSphereError) and e.kind == "not_found" for e in missing.values())
     assert sorted(found) == sorted(r._moId for r in refs if r._moId not in gone)
@@ -39,6 +39,6 @@ def test_other_errors_are_raised(monkeypatch):
     def failing(client, refs, **options):
         raise VSphereError("denied", kind="permission")
 
-    monkeypatch.setattr(bulk, "read_vms_properties", failing)
+    monkeypatch.setattr(waves, "read_vms_properties", failing)
     with pytest.raises(VSphereError):
-        bulk.read_all(None, [Ref("vm-1"), Ref("vm-2")])
+        waves.read_all(None, [Ref("vm-1"), Ref("vm-2")])

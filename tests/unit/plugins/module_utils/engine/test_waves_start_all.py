@@ -1,11 +1,11 @@
-"""bulk.start_all: the ReconfigVM_Task starts of a wave are sent concurrently, each VM's refusal
+"""waves.start_all: the ReconfigVM_Task starts of a wave are sent concurrently, each VM's refusal
 stays its own, results come back in order. The stub and VMs are fakes that record the calls (the
 simulator tests of tests/integration/vm_serial_port_bulk/test_vm_serial_port_bulk.py show the overlap on the wire)."""
 import threading
 import time
 
 import pytest
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import runs as bulk
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import waves
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import ObjectProperties
 from pyVmomi import vim
@@ -42,7 +42,7 @@ def changes(count, behave):
 
 
 def test_starts_overlap_refusals_stay_per_vm_and_results_keep_their_order():
-    workers = bulk.MAX_CONCURRENT_STARTS
+    workers = waves.MAX_CONCURRENT_STARTS
     # the first `workers` starts wait for each other: sent one after the other, the first would wait forever
     barrier = threading.Barrier(workers, timeout=10)
 
@@ -54,7 +54,7 @@ def test_starts_overlap_refusals_stay_per_vm_and_results_keep_their_order():
 
     items, calls = changes(40, behave)
     client = FakeClient()
-    out = bulk.start_all(client, items)
+    out = waves.start_all(client, items)
     assert len(calls) == 40  # one start per VM, the refused one too
     assert sorted(calls) == [(i, "v%d" % i) for i in range(40)]  # each with the change version read
     assert isinstance(out[3], VSphereError) and out[3].kind == "permission"
@@ -67,12 +67,12 @@ def test_a_wave_smaller_than_the_cap_uses_as_many_threads_and_one_vm_none():
     barrier = threading.Barrier(3, timeout=10)
     items, _calls = changes(3, lambda index: barrier.wait())
     client = FakeClient()
-    assert bulk.start_all(client, items) == ["task-0", "task-1", "task-2"]
+    assert waves.start_all(client, items) == ["task-0", "task-1", "task-2"]
     assert client.stub.poolSize == 5  # never lowered
 
     seen = []
     items, _calls = changes(1, lambda index: seen.append(threading.current_thread()))
-    assert bulk.start_all(FakeClient(), items) == ["task-0"] and seen == [threading.current_thread()]
+    assert waves.start_all(FakeClient(), items) == ["task-0"] and seen == [threading.current_thread()]
 
 
 def test_a_lost_connection_stops_the_starts_not_yet_sent_and_is_raised():
@@ -83,5 +83,5 @@ def test_a_lost_connection_stops_the_starts_not_yet_sent_and_is_raised():
 
     items, calls = changes(200, behave)
     with pytest.raises(ConnectionResetError):
-        bulk.start_all(FakeClient(), items)
+        waves.start_all(FakeClient(), items)
     assert len(calls) < 200  # those queued behind the failure were not sent
