@@ -48,8 +48,8 @@ def serial_console_note(role_variables, host):
     return serial_console.note(_mapping(role_variables, "serial_console_note"), host)
 
 
-def serial_console_outcome(notes, plan, replan=None):
-    return serial_console.outcome(list(notes or []), plan, replan)
+def serial_console_outcome(notes, plan):
+    return serial_console.outcome(list(notes or []), plan)
 
 
 def serial_console_datacenters(vm_hosts):

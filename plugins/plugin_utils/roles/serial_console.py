@@ -77,21 +77,16 @@ def note(variables, host):
     )
 
 
-def _plans(notes, plan, replan=None):
+def _plans(notes, plan):
     """{host: the VM's entry of ``vms`` of its plan, or a failure}. ``plan``: the registered loop over
-    the plan groups; ``replan``: the one-by-one plans of the VMs of a group that one VM's invalid input
-    held up (the loop item is the host)."""
+    the plan groups. A VM whose entry is invalid has its own failure in ``vms`` (the module plans the
+    others); a group whose run failed as a whole (no ``vms``: the connection, say) fails every VM of it."""
     failure = dict(failed=True, msg="the plan failed")
     plans = {}
-    for run in _results(replan):
-        plans[run["item"]] = run["vms"][0] if "vms" in run else dict(failure, msg=run.get("msg", failure["msg"]))
     for run in _results(plan):
         group = [n for n in notes if n["asks"] and n["plan_group"] == run["item"]]
         for index, vm in enumerate(group):
-            if "vms" in run:
-                plans[vm["host"]] = run["vms"][index]
-            elif vm["host"] not in plans:
-                plans[vm["host"]] = dict(failure, msg=run.get("msg", failure["msg"]))
+            plans[vm["host"]] = run["vms"][index] if "vms" in run else dict(failure, msg=run.get("msg", failure["msg"]))
     return plans
 
 
@@ -102,7 +97,7 @@ def _unreadable_host_message(vm, rulesets):
             "false and enable the rule sets yourself." % (vm, ", ".join(sorted(rulesets))))
 
 
-def outcome(notes, plan, replan=None):
+def outcome(notes, plan):
     """What the plan found: ``vms`` ({host: ``host``, ``bulk``, ``failed``, ``msg``, ``changes``,
     ``vm_id`` (the options that name the VM, for its configuration task), ``result``}, in the order
     of ``notes``), ``needs`` (per VM that manages the firewall and has
@@ -114,7 +109,7 @@ def outcome(notes, plan, replan=None):
 
     A VM fails, untouched, when its firewall scope is unknown, when its plan failed, or when its
     network-backed ports need a rule set on a host that could not be read."""
-    plans = _plans(notes, plan, replan)
+    plans = _plans(notes, plan)
     out = dict(vms={}, needs=[], apply=[])
     groups = {}
     for vm_note in notes:

@@ -66,18 +66,21 @@ def test_outcome_sorts_out_failures_needs_and_bulk_changes():
         {"firewall_warnings": False, "allow_power_cycle": False, "hosts": ["f"]}]
 
 
-def test_outcome_takes_the_one_by_one_plans_of_a_group_held_up():
+def test_outcome_fails_only_the_vm_whose_entry_is_invalid():
+    """The bulk module reports an invalid entry as that VM's failure and plans the others of its group;
+    a run that failed as a whole (no vms) fails every VM of the group with its message."""
     notes = [note("a", [{"number": 33, "backing": LISTEN}]), note("b", [{"number": 1, "backing": FILE}])]
-    plan = {"results": [{"item": "no power cycle", "failed": True, "msg": "vms[0] (a): ...", "errors": ["x"]}]}
-    replan = {"results": [
-        {"item": "a", "failed": True, "msg": "vms[0] (a): serial_ports[0] (number 33): number must be between 1 and 32"},
-        {"item": "b", "vms": [planned("b", [FILE])]}]}
-    out = serial_console.outcome(notes, plan, replan)
+    plan = {"results": [{"item": "no power cycle", "failed": True, "msg": "1 of 2 VMs could not be changed",
+                         "vms": [{"vm": {"name": "a"}, "changed": False, "failed": True, "error_kind": "invalid",
+                                  "msg": "vms[0] (a): serial_ports[0] (number 33): number must be between 1 and 32"},
+                                 planned("b", [FILE])]}]}
+    out = serial_console.outcome(notes, plan)
+    assert out["vms"]["a"]["failed"]
     assert out["vms"]["a"]["msg"] == "serial_console_ports[0] (number 33): number must be between 1 and 32"
     assert not out["vms"]["b"]["failed"] and out["vms"]["b"]["changes"] == ["add"]
-    # without the one-by-one plans, every VM of the group fails with the group's message
-    out = serial_console.outcome(notes, plan)
-    assert out["vms"]["b"]["failed"] and out["vms"]["b"]["msg"] == "..."
+    whole = {"results": [{"item": "no power cycle", "failed": True, "msg": "Cannot connect to vc:443"}]}
+    out = serial_console.outcome(notes, whole)
+    assert all(out["vms"][h]["failed"] and out["vms"][h]["msg"] == "Cannot connect to vc:443" for h in "ab")
 
 
 def test_datacenters_of_the_clusters_to_read():
