@@ -39,8 +39,8 @@ is watched through ``kill(pid, 0)`` alone, the idle last resort does not act and
 bound to the main process.
 
 Only the standard library is imported at the top, so that this file runs as a script; the logout
-uses ``module_utils/vsphere/client.py``, loaded from the path the main process gives (it imports nothing
-of Ansible or of the collection).
+uses ``module_utils/vsphere/client.py``, imported by its module name from the collection path that
+the main process gives (it and what it imports need pyVmomi, nothing of Ansible).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -131,14 +131,28 @@ def idle_for(directory, now=None):
 
 
 # -- ending the sessions ----------------------------------------------------------------------------
-def load_client_class(client_file):
-    """``VSphereClient`` from ``module_utils/vsphere/client.py`` at ``client_file``, loaded standalone."""
-    import importlib.util
+def collection_root(client_file, client_module):
+    """The directory from which ``client_module`` (a dotted name) imports as ``client_file``: the
+    collection path that holds ``ansible_collections/``. ``ValueError`` if the file is not there."""
+    parts = client_module.split(".")
+    root = client_file
+    for _ in parts:
+        root = os.path.dirname(root)
+    expected = os.path.join(root, *parts) + ".py"
+    if not (os.path.exists(expected) and os.path.samefile(expected, client_file)):
+        raise ValueError("%s is not the module %s under %s" % (client_file, client_module, root))
+    return root
 
-    spec = importlib.util.spec_from_file_location("vmchannels_reaper_client", client_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.VSphereClient
+
+def load_client_class(client_file, client_module):
+    """``VSphereClient`` of the module ``client_module`` at ``client_file``, imported from its
+    collection path (plain Python imports: the collection's packages need no Ansible loader)."""
+    import importlib
+
+    root = collection_root(client_file, client_module)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module(client_module).VSphereClient
 
 
 def _set_environment(values):
@@ -257,7 +271,7 @@ def reap(directory, client_class):
         _remove_store(ending)
 
 
-def watch(directory, pid, start, client_file, poll=POLL_INTERVAL, idle_timeout=IDLE_TIMEOUT):
+def watch(directory, pid, start, client, poll=POLL_INTERVAL, idle_timeout=IDLE_TIMEOUT):
     """The reaper's loop (see the module docstring). Returns when the run is gone and its sessions
     are ended, or when the run removed its store itself."""
     next_idle_check = time.monotonic() + min(idle_timeout, 60)
@@ -268,18 +282,19 @@ def watch(directory, pid, start, client_file, poll=POLL_INTERVAL, idle_timeout=I
             next_idle_check = time.monotonic() + min(idle_timeout, 60)
             if idle_for(directory) >= idle_timeout and not has_children(pid):
                 try:
-                    end_sessions(directory, _client_class(client_file), deadline=time.monotonic() + END_DEADLINE)
+                    end_sessions(directory, _client_class(client), deadline=time.monotonic() + END_DEADLINE)
                     os.utime(directory)  # idle again from now
                 except OSError:  # the run removed its store meanwhile: the loop sees it
                     pass
         time.sleep(poll)
-    reap(directory, _client_class(client_file))
+    reap(directory, _client_class(client))
 
 
-def _client_class(client_file):
-    """``VSphereClient``, or ``None`` when it cannot be loaded: the cookies are deleted all the same."""
+def _client_class(client):
+    """``VSphereClient`` of ``client``, ``(file, module name)``, or ``None`` when it cannot be loaded:
+    the cookies are deleted all the same."""
     try:
-        return load_client_class(client_file)
+        return load_client_class(*client)
     except Exception:
         return None
 
@@ -290,13 +305,14 @@ def _environment():
                 if not any(word in name.upper() for word in _SECRET_WORDS))
 
 
-def start(directory, client_file, idle_timeout=IDLE_TIMEOUT):
+def start(directory, client_file, client_module, idle_timeout=IDLE_TIMEOUT):
     """Start the reaper of the store ``directory`` for this (the main) process. Returns once it is
     detached (the intermediate process has exited); raises ``OSError`` if it cannot start,
     ``subprocess.TimeoutExpired`` if it does not detach."""
     # -I: no PYTHONPATH, user site or script directory; pyVmomi is found where this process finds it
     cmd = [sys.executable, "-I", os.path.abspath(__file__), "--store", directory, "--pid", str(os.getpid()),
-           "--start", process_start(os.getpid()) or "-", "--client", client_file, "--idle", str(int(idle_timeout)),
+           "--start", process_start(os.getpid()) or "-", "--client", client_file, "--client-module", client_module,
+           "--idle", str(int(idle_timeout)),
            "--path", os.pathsep.join(entry for entry in sys.path if entry)]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             close_fds=True, start_new_session=True, cwd="/", env=_environment())
@@ -350,19 +366,19 @@ def _terminate(signum, frame):
 
 def _main(argv):
     args = dict(zip(argv[0::2], argv[1::2]))
-    directory, pid, client_file = args["--store"], int(args["--pid"]), args["--client"]
+    directory, pid, client = args["--store"], int(args["--pid"]), (args["--client"], args["--client-module"])
     start = "" if args.get("--start", "-") == "-" else args["--start"]
     sys.path.extend(entry for entry in args.get("--path", "").split(os.pathsep) if entry and entry not in sys.path)
     _detach()
     try:
-        watch(directory, pid, start, client_file, idle_timeout=int(args.get("--idle", IDLE_TIMEOUT)))
+        watch(directory, pid, start, client, idle_timeout=int(args.get("--idle", IDLE_TIMEOUT)))
     except _Terminated:  # told to stop (a shutdown of the machine): leave no session it cannot watch
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             if is_alive(pid, start):  # the run goes on: it logs in again if it needs to
-                end_sessions(directory, _client_class(client_file), deadline=time.monotonic() + END_DEADLINE)
+                end_sessions(directory, _client_class(client), deadline=time.monotonic() + END_DEADLINE)
             else:
-                reap(directory, _client_class(client_file))
+                reap(directory, _client_class(client))
         except Exception:
             pass
     except Exception:

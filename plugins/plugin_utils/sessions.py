@@ -217,7 +217,8 @@ def prepare():
     store = SessionStore(os.path.join(C.DEFAULT_LOCAL_TMP, "vmchannels-sessions"))
     atexit.register(_end_run)
     try:
-        session_reaper.start(store.directory, sys.modules[VSphereClient.__module__].__file__)
+        session_reaper.start(store.directory, sys.modules[VSphereClient.__module__].__file__,
+                             VSphereClient.__module__)
     except Exception:  # no reaper (no interpreter to start, no process left): no shared sessions
         shutil.rmtree(store.directory, ignore_errors=True)
         return

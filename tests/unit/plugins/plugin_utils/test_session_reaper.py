@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+import uuid
 
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
@@ -131,7 +132,7 @@ def test_past_the_deadline_cookies_are_deleted_without_logging_out(tmp_path):
 
 def test_without_pyvmomi_the_cookies_are_deleted_all_the_same(tmp_path):
     store = _store(tmp_path / "s", "cookie-a")
-    assert session_reaper.end_sessions(str(store), session_reaper._client_class(str(tmp_path / "missing.py"))) == 0
+    assert session_reaper.end_sessions(str(store), session_reaper._client_class((str(tmp_path / "missing.py"), "missing"))) == 0
     assert [n for n in os.listdir(str(store)) if not n.endswith(".lock")] == []
 
 
@@ -175,9 +176,13 @@ def test_the_reaper_environment_has_no_secret(monkeypatch):
 # -- the loop -------------------------------------------------------------------------------------
 @pytest.fixture
 def client_file(tmp_path):
-    """A stand-in for module_utils/vsphere/client.py that the reaper loads by path: logs ends to a file."""
+    """A stand-in for module_utils/vsphere/client.py that the reaper imports by its module name from
+    its collection path: logs ends to a file. ``((file, module name), log)``; a package of its own per
+    test, so that no test finds another's module already imported."""
     log = tmp_path / "ended.log"
-    path = tmp_path / "fake_client.py"
+    package = "fake_collection_%s" % uuid.uuid4().hex
+    (tmp_path / "collection" / package).mkdir(parents=True)
+    path = tmp_path / "collection" / package / "fake_client.py"
     path.write_text(textwrap.dedent("""
         class VSphereClient(object):
             def __init__(self, **kwargs):
@@ -186,7 +191,7 @@ def client_file(tmp_path):
                 with open(%r, "a") as handle:
                     handle.write(cookie + "\\n")
     """ % str(log)))
-    return str(path), log
+    return (str(path), package + ".fake_client"), log
 
 
 def _watch_in_thread(store, proc, client, **kwargs):
@@ -314,10 +319,10 @@ def _main_with_reaper(store, client, extra_path=()):
         import sys, time
         sys.path[:0] = %r
         from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
-        session_reaper.start(%r, %r)
+        session_reaper.start(%r, %r, %r)
         print("started", flush=True)
         time.sleep(60)
-    """ % (list(extra_path) + sys.path, str(store), client))], stdout=subprocess.PIPE, text=True,
+    """ % (list(extra_path) + sys.path, str(store), client[0], client[1]))], stdout=subprocess.PIPE, text=True,
         env=dict(os.environ, VMWARE_PASSWORD="s3cret"))
 
 
@@ -399,7 +404,7 @@ def test_the_reaper_finds_pyvmomi_where_the_run_found_it(tmp_path):
                     handle.write(cookie + "\\n")
     """))
     store = _store(tmp_path / "s", "cookie-a")
-    main = _main_with_reaper(store, str(client), extra_path=[str(libs)])
+    main = _main_with_reaper(store, (str(client), "client_with_dependency"), extra_path=[str(libs)])
     try:
         assert main.stdout.readline() == "started\n"
     finally:
@@ -407,3 +412,15 @@ def test_the_reaper_finds_pyvmomi_where_the_run_found_it(tmp_path):
         main.wait()
     assert _wait(lambda: log.exists() and _reaper_of(store) is None)
     assert log.read_text().split() == ["cookie-a"]
+
+
+def test_the_client_module_is_imported_from_the_collection_path_it_was_found_in(tmp_path):
+    module = tmp_path / "ansible_collections" / "ns" / "coll" / "plugins" / "module_utils" / "client.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("class VSphereClient(object):\n    pass\n")
+    name = "ansible_collections.ns.coll.plugins.module_utils.client"
+    assert session_reaper.collection_root(str(module), name) == str(tmp_path)
+    with pytest.raises(ValueError):  # the file is not where the name says (a copy, a wrong name)
+        session_reaper.collection_root(str(module), "ansible_collections.ns.other.plugins.module_utils.client")
+    with pytest.raises(ValueError):
+        session_reaper.collection_root(str(module), "coll.plugins.module_utils.client")
