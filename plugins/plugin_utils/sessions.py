@@ -49,7 +49,8 @@ import sys
 from contextlib import contextmanager
 
 from ansible import constants as C
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient, VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import session_reaper
 
 #: The environment variables that choose the certificate authorities of a TLS connection: the

@@ -38,7 +38,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.waves im
     reconfigure_wave,
     with_retries,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import read_vms_properties
 
 

@@ -17,7 +17,7 @@ __metaclass__ = type
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import VmRun
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_errors,

@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import requested
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import vm_identity
 
 

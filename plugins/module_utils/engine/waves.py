@@ -20,7 +20,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.power_cycle import task_states
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vms
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import ObjectProperties, retrieve
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.tasks import task_error, wait_for_tasks

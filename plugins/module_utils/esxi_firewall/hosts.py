@@ -29,7 +29,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.r
     skip_warning,
     unique,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_hosts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import retrieve, traversal
 

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.devices import read_ports
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere import datastore_file as dsf
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.masking import mask_uri
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import retrieve, traversal

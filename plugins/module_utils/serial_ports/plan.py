@@ -22,7 +22,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.de
     device_changes,
     read_ports,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import vm_label
 
 try:

@@ -30,7 +30,7 @@ import socket
 import ssl
 from urllib.parse import quote, urlencode
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 
 #: The first request of a tail asks for this many bytes from the end; each earlier one for twice
 #: what was read so far (8 KiB, 16 KiB, 32 KiB...), never past ``max_bytes`` in all.

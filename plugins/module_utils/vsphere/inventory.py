@@ -24,7 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS, vm_locator
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import (
     inventory_traversal,

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 
 try:
     from pyVmomi import vim, vmodl

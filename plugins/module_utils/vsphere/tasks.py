@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 
 try:
     from pyVmomi import vim, vmodl

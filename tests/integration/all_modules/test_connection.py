@@ -6,7 +6,8 @@ import re
 import socket
 
 import pytest
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient, VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_hosts, find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import read_vm_properties
 from pyVim.task import WaitForTask

@@ -241,7 +241,7 @@ def test_troubleshooting_quotes_the_real_messages(fresh_vcsim, tmp_path):
     warnings = run.result("ruleset-warning").get("warnings") or []
     got["ruleset-warning"] = warnings[0] if warnings else run.stdout + run.stderr
 
-    from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import fault_to_error
+    from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import fault_to_error
 
     fault = vim.fault.NoPermission(privilegeId="Host.Config.NetService", object=vim.HostSystem("host-21"))
     got["permission"] = fault_to_error(fault, "enabling the vSPC rule set on host DC0_C0_H0").msg

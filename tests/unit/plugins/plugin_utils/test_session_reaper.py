@@ -422,5 +422,5 @@ def test_the_client_module_is_imported_from_the_collection_path_it_was_found_in(
     assert session_reaper.collection_root(str(module), name) == str(tmp_path)
     with pytest.raises(ValueError):  # the file is not where the name says (a copy, a wrong name)
         session_reaper.collection_root(str(module), "ansible_collections.ns.other.plugins.module_utils.client")
-    with pytest.raises(ValueError):
-        session_reaper.collection_root(str(module), "coll.plugins.module_utils.client")
+    with pytest.raises(ValueError):  # deeper than the file is
+        session_reaper.collection_root(str(module), "x.y.z.ansible_collections.ns.coll.plugins.module_utils.client")

@@ -5,7 +5,8 @@ import os
 import threading
 
 import pytest
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient, VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils import sessions
 from pyVmomi import vim
 

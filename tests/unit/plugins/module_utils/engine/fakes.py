@@ -1,7 +1,7 @@
 """Stand-ins for the engine's unit tests: VMs read as plain properties, a concern whose state is one
 number, and a vSphere that answers reads and reconfigure waves from a script."""
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import Concern
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import ObjectProperties
 
 

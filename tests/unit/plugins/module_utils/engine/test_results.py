@@ -3,7 +3,7 @@ diff (check mode and the concerns' diff_of_failed) and the failure that names ea
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import results
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import VmRun
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 
 from .fakes import Number, NumberPlan, props
 

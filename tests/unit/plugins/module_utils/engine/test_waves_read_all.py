@@ -2,7 +2,7 @@
 logic; the read itself is replaced by a stand-in that fails as vCenter does, whole)."""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import waves
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 
 
 class Ref(object):

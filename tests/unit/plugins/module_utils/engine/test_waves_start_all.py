@@ -6,7 +6,7 @@ import time
 
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine import waves
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import ObjectProperties
 from pyVmomi import vim
 

@@ -24,7 +24,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.esxi_firewall.r
     validate_rulesets,
     validate_target,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from pyVmomi import vim
 
 # -- fakes ---------------------------------------------------------------------------------------

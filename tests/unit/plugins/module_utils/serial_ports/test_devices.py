@@ -4,7 +4,7 @@ with the fault objects a real vCenter returns."""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.devices import explain_fault
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import Change
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from pyVmomi import vim
 
 CHANGES = [Change("edit", 1, {}, {}), Change("add", 3, None, {})]

@@ -13,7 +13,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules impo
     state_view,
     validate,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereError
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import ObjectProperties
 from pyVmomi import vim
 

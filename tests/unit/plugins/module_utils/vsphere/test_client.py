@@ -4,11 +4,8 @@ vSphere faults raised in the middle of a run. Pure: no server; login is driven t
 for pyVmomi's stub, the only place a unit test replaces pyVmomi here."""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere import client as client_module
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import (
-    VSphereClient,
-    VSphereError,
-    fault_to_error,
-)
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
 from pyVmomi import vim, vmodl
 
 PASSWORD = "Unit-Secret-Pw-31"
