@@ -23,7 +23,12 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS, vm_locator
-from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles import serial_console, variables, vmci_firewall, wanted
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles import (
+    serial_console,
+    variables,
+    vmci_firewall,
+    wanted,
+)
 
 display = Display()
 

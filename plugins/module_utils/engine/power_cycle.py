@@ -17,7 +17,12 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import CONNECTION_ERRORS, VSphereError, fault_to_error, lost_connection_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import (
+    CONNECTION_ERRORS,
+    VSphereError,
+    fault_to_error,
+    lost_connection_error,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import retrieve
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.tasks import (
     TaskOutcome,

@@ -16,7 +16,13 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib, remove_values
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import CONNECTION_ERRORS, HAS_PYVMOMI, PYVMOMI_IMPORT_ERROR, VSphereError, lost_connection_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import (
+    CONNECTION_ERRORS,
+    HAS_PYVMOMI,
+    PYVMOMI_IMPORT_ERROR,
+    VSphereError,
+    lost_connection_error,
+)
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.masking import uri_credentials
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     base_argument_spec,
