@@ -8,7 +8,7 @@
 - :func:`datacenter_path` computes ``dcPath`` from the inventory read (pure);
 - :func:`read_vm_for_log` reads, in one ``RetrievePropertiesEx``, the VM's devices, the datastores
   it uses (name, accessible) and the folders and datacenter above it;
-- :func:`collect` reads the file (:mod:`datastore_file`): a tail, the bytes after ``since``, and,
+- :func:`collect` reads the file (``vsphere.datastore_file``): a tail, the bytes after ``since``, and,
   with ``wait_for``, one ranged GET per poll of the bytes written since the previous one.
 """
 

@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, vmchannels maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Serial ports of one VM: between the pure plan (``serial_ports``) and pyVmomi.
+"""Serial ports of one VM: the plan of a VM as read (``ports``, pure, applied to ``devices``' port dicts).
 
-:func:`read_ports` turns a VM's devices into port dicts, :func:`plan_vm` decides what one VM's run
-does (a :class:`VmPlan`: the changes, the ports that need the VM powered off, the warnings), and
-:func:`device_changes` turns the changes into ``VirtualDeviceSpec`` objects. :func:`firewall_views`
+:func:`plan_vm` decides what one VM's run does (a :class:`VmPlan`: the changes, the ports that need
+the VM powered off, the warnings, and the device specs through ``devices.device_changes``), checked
+against the VM's power state, hardware limit and datastores. :func:`firewall_views`
 and :func:`firewall_warnings` say whether the ESXi rule sets the network-backed ports need are
 enabled. ``serial_ports.concern`` makes these steps the serial-port concern of the engine
 (``engine.ensure``), for one VM (vm_serial_port) or many (vm_serial_port_bulk).

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Serial ports of a VM: pure logic.
 
-Everything here works on plain dicts: validation of what the user asked for, the port a device
-describes, the plan that turns the current ports into the wanted ones, and the diff. Nothing here
-talks to vSphere; ``devices`` turns a plan into device specs.
+Everything here works on plain dicts: the backing types and their fields, the port a device
+describes, the plan that turns the current ports into the wanted ones, the rule set a network port
+needs (:func:`needed_ruleset`), and the diff. Nothing here talks to vSphere: ``validation`` checks
+what the user asked for, ``devices`` turns a plan into device specs.
 
 A port is identified by its *number*, as the vSphere Client shows it ("Serial port 1"), which is its
 unit number on the SIO controller plus one. Ports are never matched by backing type.

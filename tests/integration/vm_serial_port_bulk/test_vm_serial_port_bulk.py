@@ -212,7 +212,7 @@ def test_the_starts_of_a_wave_overlap_and_a_refused_start_stays_its_own(fresh_vc
 
 def test_vms_gone_by_moid_are_told_apart_from_the_others(fresh_vcsim, tmp_path):
     """Moids that name no VM (deleted since the inventory was made) fail alone, not_found; the read
-    that vCenter refuses whole is narrowed down by halves (bulk.read_all), and the other VMs are
+    that vCenter refuses whole is narrowed down by halves (engine.waves.read_all), and the other VMs are
     changed and read back."""
     sim = fresh_vcsim(vm=3)
     si = connect(sim)
