@@ -92,6 +92,11 @@ def audit_wanted(hosts, hostvars):
         raise AnsibleFilterError("audit_wanted: %s" % exc)
 
 
+def vmci_firewall_unmanaged_notes(hosts, hostvars):
+    notes = variables.inventory_notes(list(hosts or []), hostvars, "vmci_firewall")
+    return [note for note in notes if not wanted.vmci_firewall_managed(note["variables"])]
+
+
 def warn_unknown_variables(notes, role):
     """Warn about every ``<role>_*`` variable of the notes that the role does not know; the notes,
     unchanged. Ansible shows a warning once, however often the same text comes."""
@@ -118,4 +123,5 @@ class FilterModule(object):
             "vmci_firewall_managed": vmci_firewall_managed,
             "audit_wanted": audit_wanted,
             "warn_unknown_variables": warn_unknown_variables,
+            "vmci_firewall_unmanaged_notes": vmci_firewall_unmanaged_notes,
         }

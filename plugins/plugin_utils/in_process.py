@@ -73,7 +73,7 @@ TESTED_CORE = ((2, 16), (2, 21))
 CORE = tuple(int(part) for part in ansible_core_version.split(".")[:2])
 
 #: Our modules declare no ``METADATA``: ansible-core 2.19+ then serializes their input and output
-#: with the "legacy" profile (tests/unit/test_in_process.py checks that no module declares one).
+#: with the "legacy" profile (tests/unit/plugins/plugin_utils/test_in_process.py checks that no module declares one).
 PROFILE = "legacy"
 _AUTO_INTERPRETERS = ("auto", "auto_legacy", "auto_silent", "auto_legacy_silent")
 _OFF_VARIABLE = "vmchannels_in_process"

@@ -116,7 +116,7 @@ def public_rule(rule):
 
 def validate(params):
     """Every problem of the options, as a list of messages (empty when all is well), for
-    ``module.fail_on_errors``. Pure: runs before the module connects, so bad input never costs a
+    ``ansible_module.fail_on_errors``. Pure: runs before the module connects, so bad input never costs a
     request."""
     errors = []
     rules = params.get("rules")

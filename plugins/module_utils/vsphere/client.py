@@ -88,7 +88,7 @@ class VSphereClient(object):
     def _where(self):
         return "%s:%s" % (self.hostname, self.port)
 
-    #: How the run gave each connection option (``argument_spec.connection_sources``: the option's
+    #: How the run gave each connection option (``options.connection_sources``: the option's
     #: name, its ``VMWARE_*`` variable, or ``None`` for a default), so that messages name what the
     #: user wrote; ``None`` when unknown (messages then name both).
     option_sources = None

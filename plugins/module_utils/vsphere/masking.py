@@ -15,7 +15,7 @@ goes through this module:
 - :func:`masked_change` is a URI in the "after" half of a diff: marked when only its credentials
   changed, so that the change shows (in ``--diff`` and as drift in the audit).
 - :func:`uri_credentials` collects what :func:`mask_uri` hides of the URIs in a module's
-  parameters; ``module.build_module`` adds it to the values Ansible removes from everything the
+  parameters; ``ansible_module.build_module`` adds it to the values Ansible removes from everything the
   module returns and logs (the ``invocation`` shown with ``-vvv`` included).
 - :func:`carries_credentials` tells whether a value holds such a URI (for roles: filter
   ``uri_credentials_in``).

@@ -93,6 +93,14 @@ def unknown_variables(notes, role, known):
     return out
 
 
+def inventory_notes(hosts, hostvars, role):
+    """``[{host, variables}]`` (what :func:`unknown_variables` reads) from the inventory variables of
+    ``hosts``: for the VMs a playbook does not run the role for, whose notes the role never takes."""
+    prefix = role + "_"
+    return [dict(host=host, variables=sorted(name for name in hostvars[host] if name.startswith(prefix)))
+            for host in hosts]
+
+
 def unknown_variable_warning(role, name, hosts, nearest, shown_hosts=5):
     """The warning about one unknown variable."""
     where = ", ".join(str(h) for h in hosts[:shown_hosts]) + (" and %d more" % (len(hosts) - shown_hosts)

@@ -441,8 +441,8 @@ def test_passwords_of_any_character_never_shown(fresh_vcsim, tmp_path):
 
 def test_serial_console_role_never_prints_uri_passwords(fresh_vcsim, tmp_path):
     """The serial_console role with vSPC service URIs carrying passwords, at -vvv with --diff, in bulk
-    mode then in the default mode (a changed password each time), with a VM whose invalid input makes
-    the role plan its group one VM at a time: the role's facts and loop items never print a password
+    mode then in the default mode (a changed password each time), with a VM whose invalid input fails alone
+    (the bulk module plans the others of its group): the role's facts and loop items never print a password
     (its internal facts are not printed then, its loops go over names), the VMs get the URIs as given."""
     sim = fresh_vcsim(vm=2)
     with Reader(sim) as reader:

@@ -344,7 +344,7 @@ def test_bad_arguments_fail_before_any_request(playbook, vcsim):
     assert "rulesets" in messages["unknown ruleset"] and "vspc" in messages["unknown ruleset"]
     assert "remoteSerialPort, vSPC" in messages["unknown ruleset"]
     assert "rulesets is empty" in messages["empty rulesets"]
-    # required_one_of and mutually_exclusive of the argument spec (firewall.TARGET_MODULE_KWARGS)
+    # required_one_of and mutually_exclusive of the argument spec (esxi_firewall.rulesets.TARGET_MODULE_KWARGS)
     assert "one of the following is required: esxi_hostname, cluster_name, datacenter" in messages["no target"]
     assert "mutually exclusive: esxi_hostname|cluster_name" in messages["conflicting targets"]
     assert "one of the following is required: esxi_hostname, cluster_name, datacenter" in messages["info no target"]

@@ -50,6 +50,15 @@ def test_unknown_role_variables_are_warned_about_once_with_the_nearest_name(tmp_
                       "vmchannels.vsphere.vmci_firewall, which ignores it. Did you mean vmci_firewall_profile?") == 1
     assert "serial_console_port" not in text
 
+    # a VM whose only vmci_firewall_* setting is misspelled: the playbook leaves it out of the role
+    # (its policy is not set), and warns all the same
+    lone = inventory(tmp_path, {"DC0_H0_VM0": {"vmci_firewall_profle": "deny_all"}, "DC0_H0_VM1": {}}, name="lone.json")
+    run = run_playbook(tmp_path, [{"import_playbook": VMCI_FIREWALL}], sim=sim, inventory=lone, name="lone")
+    assert run.rc == 0, run
+    assert output(run).count("The variable vmci_firewall_profle (set for DC0_H0_VM0) is not a variable of the role "
+                             "vmchannels.vsphere.vmci_firewall, which ignores it. Did you mean "
+                             "vmci_firewall_profile?") == 1, output(run)[-3000:]
+
     spelled = inventory(tmp_path, {"DC0_H0_VM0": {"serial_console_ports": THINPRINT, "vmci_firewall_profile": "deny_all"}},
                         name="spelled.json", serial_console_bulk=True, serial_console_allow_power_cycle=True)
     for book in (SERIAL_CONSOLE, VMCI_FIREWALL):

@@ -1,7 +1,7 @@
 """vm_vmci_filter retries a concurrent edit that vSphere refused, as vm_serial_port does (one engine:
 read again, planned again, up to three attempts, with a warning), and so does vm_vmci_filter_bulk.
 
-The edit is provoked deterministically, as for the serial ports (tests/integration/test_concurrency.py):
+The edit is provoked deterministically, as for the serial ports (tests/integration/all_modules/test_concurrency.py):
 a TLS proxy holds the module's first ReconfigVM_Task while another client changes the same VM's VMCI
 firewall; then the module's reconfigure goes on with the changeVersion it read, vSphere refuses it
 (ConcurrentAccess, which the simulator enforces), and the module must read the VM again and succeed.

@@ -36,3 +36,13 @@ def test_warn_unknown_variables_warns_once_per_name_and_returns_the_notes(monkey
 def test_audit_wanted_names_an_unknown_profile():
     with pytest.raises(AnsibleFilterError, match="audit_wanted: vmci_firewall_profile must be one of"):
         roles.audit_wanted(["a"], {"a": {"vmci_firewall_profile": "nope"}})
+
+
+def test_vmci_firewall_unmanaged_notes_leave_out_the_vms_the_role_runs_for():
+    """playbooks/vmci_firewall.yml runs the role only where the policy is set: a VM whose only setting
+    is misspelled is checked through these notes, a managed VM by the role's own note."""
+    hostvars = {"web01": {"vmci_firewall_profle": "deny_all"},
+                "web02": {"vmci_firewall_profile": "deny_all", "vmci_firewall_bulck": True},
+                "web03": {}}
+    assert roles.vmci_firewall_unmanaged_notes(["web01", "web02", "web03"], hostvars) == [
+        {"host": "web01", "variables": ["vmci_firewall_profle"]}, {"host": "web03", "variables": []}]

@@ -62,3 +62,10 @@ def test_vmci_messages_name_the_vmci_variables():
     assert variables.role_message("moid 'a b' is not a managed object ID", "vmci_firewall") == \
         "vmci_firewall_vm_moid 'a b' is not a managed object ID"
     assert variables.role_message("text", "no_such_role") == "text"
+
+
+def test_inventory_notes_hold_the_role_variables_each_host_sets():
+    hostvars = {"web01": {"vmci_firewall_profle": "deny_all", "serial_console_ports": [], "ansible_host": "x"},
+                "web02": {}}
+    assert variables.inventory_notes(["web01", "web02"], hostvars, "vmci_firewall") == [
+        {"host": "web01", "variables": ["vmci_firewall_profle"]}, {"host": "web02", "variables": []}]
