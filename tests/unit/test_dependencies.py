@@ -252,3 +252,41 @@ def test_good_imports_pass():
 ])
 def test_each_one_place_rule_catches_a_second_place(used, what):
     assert [w for w, files in misplaced(used)] == [what]
+
+
+# -- names that say what they do, one text in one place (from test_one_path.py) --------------------
+
+def _defined(files, names):
+    return sorted((path, node.name) for path in files for node in ast.walk(_tree(path))
+                  if isinstance(node, ast.FunctionDef) and node.name in names)
+
+
+def _code_strings(files, text):
+    """The files whose code (docstrings aside) holds a string containing ``text``."""
+    found = set()
+    for path in files:
+        tree = _tree(path)
+        docstrings = _docstrings(tree)
+        if any(isinstance(n, ast.Constant) and id(n) not in docstrings and isinstance(n.value, str) and text in n.value
+               for n in ast.walk(tree)):
+            found.add(path)
+    return sorted(found)
+
+
+def test_function_names_say_what_they_read():
+    files = _sources()
+    assert _defined(files, ("read_vm", "read_vms")) == []  # read what? the properties, by name
+    assert _defined(files, ("read_vm_properties", "read_vms_properties", "find_and_read_vm")) == [
+        (MU + "vmci/firewall.py", "find_and_read_vm"),
+        (MU + "vsphere/vm_config.py", "read_vm_properties"),
+        (MU + "vsphere/vm_config.py", "read_vms_properties")]
+
+
+def test_the_firewall_warning_and_the_port_plan_are_written_once():
+    files = _sources()
+    assert _code_strings(files, "is disabled on host") == [MU + "serial_ports/plan.py"]
+    # the pure plan of the ports is called by one VM's plan only, for every module and the role
+    calls = set(path for path in files for node in ast.walk(_tree(path))
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "plan"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "sp")
+    assert calls == {MU + "serial_ports/plan.py"}

@@ -33,6 +33,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.power_cy
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import VmRun
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.waves import (
     find_runs,
+    name_vm_hosts,
     not_found,
     read_all,
     reconfigure_wave,
@@ -57,6 +58,8 @@ def ensure(client, concern, runs, options):
 
     warnings = with_retries(runs, attempt)
     host_warnings = concern.inspect_hosts(client, runs, options.name_hosts)
+    if options.name_hosts and not concern.names_hosts:
+        name_vm_hosts(client, runs)
     for run in runs:
         warnings += (run.plan.warnings if run.plan is not None else []) + run.warnings
     return warnings + host_warnings

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.waves import name_vm_hosts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import vm_label
 
 
@@ -81,7 +80,7 @@ class Concern(object):
     - :meth:`explain`: a refusal of the VM's reconfiguration, reworded for the concern;
     - :meth:`state_after`: the concern's state in the VM's properties read after the change;
     - :meth:`inspect_hosts`: what the concern checks on the hosts of the VMs after the run (the
-      serial ports' firewall rule sets); it names the hosts too with ``name_hosts``;
+      serial ports' firewall rule sets, which name the hosts in the same read: ``names_hosts``);
     - :meth:`result_fields`, :meth:`before_fields`: the concern's keys of a VM's result (the latter in
       the bulk modules' ``vms`` only);
     - :meth:`diff`: ``{"before": ..., "after": ...}`` of one VM, as the one-VM module returns it, and
@@ -92,6 +91,7 @@ class Concern(object):
     extra_paths = ()
     with_datastores = False
     diff_of_failed = False
+    names_hosts = False  # inspect_hosts() names the VMs' hosts in its own read
 
     def plan(self, client, run, allow_power_cycle):
         raise NotImplementedError
@@ -103,10 +103,9 @@ class Concern(object):
         raise NotImplementedError
 
     def inspect_hosts(self, client, runs, name_hosts):
-        """The warnings about the hosts of ``runs`` after the run; the default only names the hosts,
-        with ``name_hosts`` (one request)."""
-        if name_hosts:
-            name_vm_hosts(client, runs)
+        """The warnings about the hosts of ``runs`` after the run. A concern that reads the hosts
+        anyway names them too (``run.host``, with ``name_hosts``) and sets :attr:`names_hosts`; for
+        the others ``engine.ensure`` names them (one request). The default checks nothing."""
         return []
 
     def result_fields(self, run):

@@ -28,6 +28,8 @@ class SerialPorts(Concern):
     """The serial ports of each VM, as its entry's ``serial_ports`` and ``exclusive`` ask;
     ``warn_firewall``: warn about disabled rule sets (each VM's ``firewall`` view is filled either way)."""
 
+    names_hosts = True  # the firewall read names them
+
     extra_paths = ("environmentBrowser",)
     with_datastores = True
 
