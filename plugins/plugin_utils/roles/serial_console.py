@@ -24,35 +24,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import needed_ruleset
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import (
+    flag,
     serial_console_entry,
     serial_console_managed,
+    truth,
+    value,
 )
 
 ROLE = "serial_console"
 SCOPES = ("cluster", "host")
 
 
-def _value(variables, name, default=None):
-    value = variables.get(name)
-    return default if value is None else value
-
-
-def _flag(variables, name, default):
-    return boolean(_value(variables, name, default), strict=False)
-
-
 def _results(registered):
     """The loop results of a registered task (none for a task that did not run)."""
     return [r for r in ((registered or {}).get("results") or []) if isinstance(r, dict) and "item" in r]
-
-
-def _truth(value):
-    return boolean(value, strict=False) if value is not None else False
 
 
 def plan_group(allow_power_cycle, manage_firewall):
@@ -66,13 +55,13 @@ def note(variables, host):
     entry), ``asks``, ``bulk``, ``allow_power_cycle``, ``manage_firewall``, ``scope``, ``plan_group``
     and ``variables`` (the names set, for :func:`variables.unknown_variables`)."""
     entry = serial_console_entry(variables, host)
-    allow_power_cycle = _flag(variables, "serial_console_allow_power_cycle", False)
-    manage_firewall = _flag(variables, "serial_console_manage_firewall", True)
+    allow_power_cycle = flag(variables, "serial_console_allow_power_cycle", False)
+    manage_firewall = flag(variables, "serial_console_manage_firewall", True)
     return dict(
-        host=host, vm=_value(variables, "serial_console_vm", host), entry=entry,
+        host=host, vm=value(variables, "serial_console_vm", host), entry=entry,
         asks=serial_console_managed(entry["serial_ports"], entry["exclusive"]),
-        bulk=_flag(variables, "serial_console_bulk", False), allow_power_cycle=allow_power_cycle,
-        manage_firewall=manage_firewall, scope=_value(variables, "serial_console_firewall_scope", "cluster"),
+        bulk=flag(variables, "serial_console_bulk", False), allow_power_cycle=allow_power_cycle,
+        manage_firewall=manage_firewall, scope=value(variables, "serial_console_firewall_scope", "cluster"),
         plan_group=plan_group(allow_power_cycle, manage_firewall), variables=sorted(variables),
     )
 
@@ -114,7 +103,7 @@ def outcome(notes, plan):
     groups = {}
     for vm_note in notes:
         host = vm_note["host"]
-        vm = dict(host=host, bulk=_truth(vm_note["bulk"]), failed=False, msg="", changes=[],
+        vm = dict(host=host, bulk=truth(vm_note["bulk"]), failed=False, msg="", changes=[],
                   vm_id=dict((k, v) for k, v in vm_note["entry"].items() if k in VM_IDENTITY_OPTIONS))
         out["vms"][host] = vm
         if vm_note["scope"] not in SCOPES:
@@ -123,18 +112,18 @@ def outcome(notes, plan):
                       msg="serial_console_firewall_scope must be one of: %s; got '%s'. Nothing was changed."
                       % (", ".join(SCOPES), vm_note["scope"]))
             continue
-        if not _truth(vm_note["asks"]):
+        if not truth(vm_note["asks"]):
             vm["result"] = dict(changed=False, skipped=True,
                                 skip_reason="serial_console_ports is empty and serial_console_exclusive is false")
             continue
         vm_plan = plans[host]
         vm["result"] = vm_plan
-        if _truth(vm_plan.get("failed")):
+        if truth(vm_plan.get("failed")):
             vm.update(failed=True, msg=role_message(vm_plan.get("msg", "the plan failed"), ROLE))
             continue
         numbers = [port.get("number") for port in vm_note["entry"]["serial_ports"]]
         rulesets = []
-        if _truth(vm_note["manage_firewall"]):
+        if truth(vm_note["manage_firewall"]):
             for port in vm_plan.get("serial_ports") or []:
                 ruleset = needed_ruleset(port.get("backing")) if port.get("number") in numbers else None
                 if ruleset and ruleset not in rulesets:
@@ -149,8 +138,8 @@ def outcome(notes, plan):
                                      enabled=firewall.get("rulesets") or {}, rulesets=sorted(rulesets)))
         if vm["bulk"] and vm["changes"]:
             group = groups.setdefault(vm_note["plan_group"], dict(
-                firewall_warnings=_truth(vm_note["manage_firewall"]),
-                allow_power_cycle=_truth(vm_note["allow_power_cycle"]), hosts=[]))
+                firewall_warnings=truth(vm_note["manage_firewall"]),
+                allow_power_cycle=truth(vm_note["allow_power_cycle"]), hosts=[]))
             group["hosts"].append(host)
     out["apply"] = [groups[key] for key in sorted(groups)]
     out["cluster_vm_hosts"] = sorted(set(need["esxi_host"] for need in out["needs"] if need["scope"] == "cluster"))
@@ -167,7 +156,7 @@ def datacenters(vm_hosts=None):
 
 def _enabled(read, ruleset):
     """Whether a host read by ``esxi_serial_firewall_ruleset_info`` has ``ruleset`` enabled."""
-    return _truth(((read.get("rulesets") or {}).get(ruleset) or {}).get("enabled"))
+    return truth(((read.get("rulesets") or {}).get(ruleset) or {}).get("enabled"))
 
 
 def firewall_calls(needs, vm_hosts=None, dc_hosts=None):
@@ -201,7 +190,7 @@ def firewall_calls(needs, vm_hosts=None, dc_hosts=None):
             elif need["scope"] == "cluster":
                 want(need["esxi_host"], vm_host.get("datacenter"), ruleset, _enabled(vm_host, ruleset))
             else:
-                want(need["esxi_host"], None, ruleset, _truth((need.get("enabled") or {}).get(ruleset)))
+                want(need["esxi_host"], None, ruleset, truth((need.get("enabled") or {}).get(ruleset)))
     calls = {}
     for name in sorted(per_host):
         entry = per_host[name]
@@ -229,7 +218,7 @@ def results(outcome_all, applied=None):
     out = []
     for host, vm in outcome_all["vms"].items():
         result = changed_by.get(host, vm.get("result")) or {}
-        failed = _truth(vm["failed"]) or _truth(result.get("failed"))
+        failed = truth(vm["failed"]) or truth(result.get("failed"))
         if vm["failed"]:
             msg = vm["msg"]
         elif failed:
@@ -237,6 +226,6 @@ def results(outcome_all, applied=None):
         else:
             msg = ""
         out.append(dict(vm, result=result, failed=failed, msg=msg,
-                        changed=_truth(vm["bulk"]) and not _truth(vm["failed"]) and _truth(result.get("changed")),
-                        reset_result=_truth(vm["bulk"]) and not failed))
+                        changed=truth(vm["bulk"]) and not truth(vm["failed"]) and truth(result.get("changed")),
+                        reset_result=truth(vm["bulk"]) and not failed))
     return out

@@ -16,15 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
-from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import vmci_firewall_entry
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import truth, vmci_firewall_entry
 
 ROLE = "vmci_firewall"
-
-
-def _truth(value):
-    return boolean(value, strict=False) if value is not None else False
 
 
 def note(variables, host):
@@ -33,7 +28,7 @@ def note(variables, host):
     else ``None``: the role's argument validation says so first, unless it is turned off) and
     ``variables`` (the names set)."""
     out = dict(host=host, vm=variables.get("vmci_firewall_vm") or host,
-               bulk=_truth(variables.get("vmci_firewall_bulk")), entry=None, error=None, variables=sorted(variables))
+               bulk=truth(variables.get("vmci_firewall_bulk")), entry=None, error=None, variables=sorted(variables))
     try:
         out["entry"] = vmci_firewall_entry(variables, host)
     except ValueError as exc:
@@ -43,7 +38,7 @@ def note(variables, host):
 
 def bulk_entries(notes):
     """The entries of the VMs of bulk mode that the bulk run configures, in the order of ``notes``."""
-    return [n["entry"] for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
+    return [n["entry"] for n in notes or [] if truth(n["bulk"]) and not n["error"]]
 
 
 def results(notes, applied=None):
@@ -54,7 +49,7 @@ def results(notes, applied=None):
     the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
     :func:`bulk_entries` (skipped when no VM is of bulk mode)."""
     applied = applied or {}
-    ran = [n for n in notes or [] if _truth(n["bulk"]) and not n["error"]]
+    ran = [n for n in notes or [] if truth(n["bulk"]) and not n["error"]]
     vms = applied.get("vms")
     by_host = {}
     for index, vm_note in enumerate(ran):
@@ -64,16 +59,16 @@ def results(notes, applied=None):
             by_host[vm_note["host"]] = dict(changed=False, failed=True, msg=applied.get("msg", "the change failed"))
     out = []
     for vm_note in notes or []:
-        bulk = _truth(vm_note["bulk"])
+        bulk = truth(vm_note["bulk"])
         if vm_note["error"]:
             result = dict(changed=False, failed=True, msg=vm_note["error"])
         elif bulk:
             result = by_host[vm_note["host"]]
         else:
             result = dict(changed=False, skipped=True, skip_reason="vmci_firewall_bulk is false: the VM's own task runs")
-        failed = _truth(result.get("failed"))
+        failed = truth(result.get("failed"))
         out.append(dict(host=vm_note["host"], bulk=bulk, entry=vm_note["entry"], failed=failed,
                         msg=role_message(result.get("msg", "the change failed"), ROLE) if failed else "",
-                        changed=bulk and not failed and _truth(result.get("changed")), result=result,
+                        changed=bulk and not failed and truth(result.get("changed")), result=result,
                         reset_result=bulk and not failed))
     return out

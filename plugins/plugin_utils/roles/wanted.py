@@ -50,22 +50,28 @@ VMCI_PROFILES = MappingProxyType({
 VMCI_POLICY_VARIABLES = ("vmci_firewall_profile", "vmci_firewall_rules", "vmci_firewall_enabled")
 
 
-def _value(variables, name, default=None):
+def value(variables, name, default=None):
     """The variable ``name``, ``default`` when it is not set or null."""
-    value = variables.get(name) if variables is not None else None
-    return default if value is None else value
+    found = variables.get(name) if variables is not None else None
+    return default if found is None else found
 
 
-def _flag(variables, name, default):
-    return boolean(_value(variables, name, default), strict=False)
+def flag(variables, name, default):
+    """The variable ``name`` as a boolean the way Ansible reads one (``"yes"``, ``"false"``...)."""
+    return boolean(value(variables, name, default), strict=False)
+
+
+def truth(found):
+    """A value as a boolean the way Ansible reads one; ``None`` is false."""
+    return boolean(found, strict=False) if found is not None else False
 
 
 def vm_of(variables, role, default_name):
     """How the role ``role`` finds the VM: :func:`vm_locator` over ``<role>_vm`` (``default_name``
     when unset), ``<role>_vm_uuid``, ``<role>_vm_moid``, ``<role>_datacenter`` and ``<role>_folder``."""
-    return vm_locator(name=_value(variables, role + "_vm", default_name),
-                      uuid=_value(variables, role + "_vm_uuid"), moid=_value(variables, role + "_vm_moid"),
-                      datacenter=_value(variables, role + "_datacenter"), folder=_value(variables, role + "_folder"))
+    return vm_locator(name=value(variables, role + "_vm", default_name),
+                      uuid=value(variables, role + "_vm_uuid"), moid=value(variables, role + "_vm_moid"),
+                      datacenter=value(variables, role + "_datacenter"), folder=value(variables, role + "_folder"))
 
 
 def serial_console_managed(ports, exclusive):
@@ -77,8 +83,8 @@ def serial_console_entry(variables, host, name=None):
     """The ``vm_serial_port_bulk`` entry of a VM from its ``serial_console_*`` variables (``host``:
     its inventory name; ``name``: the VM's name when ``serial_console_vm`` is not set, else ``host``)."""
     entry = vm_of(variables, "serial_console", name or host)
-    entry["serial_ports"] = list(_value(variables, "serial_console_ports", []))
-    entry["exclusive"] = _flag(variables, "serial_console_exclusive", False)
+    entry["serial_ports"] = list(value(variables, "serial_console_ports", []))
+    entry["exclusive"] = flag(variables, "serial_console_exclusive", False)
     return entry
 
 
@@ -104,8 +110,8 @@ def vmci_firewall_entry(variables, host, name=None):
     """The ``vm_vmci_filter_bulk`` entry of a VM from its ``vmci_firewall_*`` variables (the options
     of ``vm_vmci_filter`` too): the VM, ``filter_enabled`` and, unless the rules are kept, ``rules``."""
     entry = vm_of(variables, "vmci_firewall", name or host)
-    entry["filter_enabled"] = _flag(variables, "vmci_firewall_enabled", True)
-    rules = vmci_firewall_rules(_value(variables, "vmci_firewall_profile"), _value(variables, "vmci_firewall_rules"))
+    entry["filter_enabled"] = flag(variables, "vmci_firewall_enabled", True)
+    rules = vmci_firewall_rules(value(variables, "vmci_firewall_profile"), value(variables, "vmci_firewall_rules"))
     if rules is not None:
         entry["rules"] = rules
     return entry
@@ -122,7 +128,7 @@ def audit_wanted(hosts, hostvars):
     out = dict(vms=[], serial=[], vmci=[])
     for host in hosts:
         variables = hostvars[host]
-        name = _value(variables, "serial_console_vm", _value(variables, "vmci_firewall_vm", host))
+        name = value(variables, "serial_console_vm", value(variables, "vmci_firewall_vm", host))
         serial = serial_console_entry(variables, host, name)
         serial_managed = serial_console_managed(serial["serial_ports"], serial["exclusive"])
         if not serial_managed:
