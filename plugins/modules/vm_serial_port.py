@@ -297,7 +297,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record i
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import one_vm_result
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.concern import SerialPorts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
-    port_argument_spec,
+    ports_argument_spec,
     validate_ports,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
@@ -314,9 +314,8 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options
 
 def argument_spec():
     spec = vm_identity_argument_spec()
+    spec.update(ports_argument_spec())
     spec.update(
-        serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
-        exclusive=dict(type="bool", default=False),
         allow_power_cycle=dict(type="bool", default=False),
         firewall_warnings=dict(type="bool", default=True),
     )

@@ -236,7 +236,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record i
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import bulk_result
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.concern import SerialPorts
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.validation import (
-    port_argument_spec,
+    ports_argument_spec,
     validate_ports,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
@@ -251,10 +251,7 @@ def entry_spec():
     """The options of one entry of ``vms``: checked per entry (``engine.entries``), so that an invalid
     entry is that VM's failure."""
     spec = vm_identity_argument_spec()
-    spec.update(
-        serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
-        exclusive=dict(type="bool", default=False),
-    )
+    spec.update(ports_argument_spec())
     return spec
 
 

@@ -245,7 +245,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.ensure i
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import one_vm_result
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.concern import VmciFirewall
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec, validate
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import policy_argument_spec, validate
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
     build_module,
     fail_on_errors,
@@ -271,11 +271,7 @@ def _logic(module, client):
 
 def main():
     spec = vm_identity_argument_spec()
-    spec.update(
-        filter_enabled=dict(type="bool"),
-        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
+    spec.update(policy_argument_spec())
     module = build_module(spec, supports_check_mode=True,
                           required_if=[("state", "present", ("filter_enabled", "rules"), True)],
                           **VM_IDENTITY_MODULE_KWARGS)

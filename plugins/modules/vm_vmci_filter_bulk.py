@@ -183,7 +183,7 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.entries 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record import RunOptions
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.results import bulk_result
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.concern import VmciFirewall
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rule_argument_spec
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import policy_argument_spec
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import validate as validate_rules
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible_module import (
     build_module,
@@ -197,11 +197,7 @@ def entry_spec():
     """The options of one entry of ``vms``: checked per entry (``engine.entries``), so that an invalid
     entry is that VM's failure."""
     spec = vm_identity_argument_spec()
-    spec.update(
-        filter_enabled=dict(type="bool"),
-        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-    )
+    spec.update(policy_argument_spec())
     return spec
 
 

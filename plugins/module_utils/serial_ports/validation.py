@@ -41,6 +41,15 @@ _SERVICE_URI = re.compile(r"^(?:(?P<scheme>[a-z0-9+]+)://)?" + _HOST + ":" + _PO
 _PROXY_URI = re.compile(r"^(?P<scheme>telnets?)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):" + _PORT + r"(?P<options>#\S*)?$")
 
 
+def ports_argument_spec():
+    """The options of a VM's serial ports: vm_serial_port's and each entry of vm_serial_port_bulk's
+    ``vms`` (documented in both)."""
+    return dict(
+        serial_ports=dict(type="list", elements="dict", required=True, options=port_argument_spec()),
+        exclusive=dict(type="bool", default=False),
+    )
+
+
 def port_argument_spec():
     """The argument spec of one ``serial_ports`` entry (documented in vm_serial_port)."""
     backing = dict(

@@ -56,6 +56,16 @@ def rule_argument_spec():
     )
 
 
+def policy_argument_spec():
+    """The options of a VM's VMCI firewall policy: vm_vmci_filter's and each entry of
+    vm_vmci_filter_bulk's ``vms`` (documented in both)."""
+    return dict(
+        filter_enabled=dict(type="bool"),
+        rules=dict(type="list", elements="dict", options=rule_argument_spec()),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )
+
+
 def parse_ports(value):
     """``(lower, upper)`` from a ``ports`` value: ``None`` (every port), ``2000``, ``"2000"``,
     ``"2000-2010"`` or ``"2000-"`` (from 2000 up to the protocol's highest port: ``upper`` is
