@@ -79,23 +79,20 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.ansible
     fail_on_errors,
     run,
 )
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
     vm_identity_argument_spec,
     vm_identity_errors,
 )
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import (
-    read_vm_properties,
+    find_and_read_vm,
     vm_identity,
 )
 
 
 def _logic(module, client):
     params = module.params
-    vm = find_vm(client, name=params["name"], uuid=params["uuid"], moid=params["moid"],
-                 datacenter=params["datacenter"], folder=params["folder"])
-    props = read_vm_properties(client, vm)
+    dummy, props = find_and_read_vm(client, params)
     result = dict(changed=False, vm=vm_identity(props), serial_ports=port_list(read_ports(props)[1]))
     firewall = firewall_views(client, [(props.get("runtime.host"), result["serial_ports"])])[0]
     if firewall:

@@ -277,7 +277,7 @@ def test_function_names_say_what_they_read():
     files = _sources()
     assert _defined(files, ("read_vm", "read_vms")) == []  # read what? the properties, by name
     assert _defined(files, ("read_vm_properties", "read_vms_properties", "find_and_read_vm")) == [
-        (MU + "vmci/firewall.py", "find_and_read_vm"),
+        (MU + "vsphere/vm_config.py", "find_and_read_vm"),
         (MU + "vsphere/vm_config.py", "read_vm_properties"),
         (MU + "vsphere/vm_config.py", "read_vms_properties")]
 

@@ -22,9 +22,8 @@ __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vmci.rules import rules_from_specs, state_view
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.vm_config import (
-    read_vm_properties,
+    find_and_read_vm,
     vm_identity,
     vm_label,
 )
@@ -53,14 +52,6 @@ def vmci_device_of(props):
                 vm_label(props), " (its hardware version is %s)" % version if version else ""),
             kind="invalid")
     return device
-
-
-def find_and_read_vm(client, params):
-    """Find the VM the options name and read its properties (identity, devices, power state,
-    changeVersion) in one request. Returns (vm, props)."""
-    vm = find_vm(client, name=params.get("name"), uuid=params.get("uuid"), moid=params.get("moid"),
-                 datacenter=params.get("datacenter"), folder=params.get("folder"))
-    return vm, read_vm_properties(client, vm)
 
 
 def _filter_specs(rules):

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.inventory import find_vm
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.properties import (
     retrieve,
     retrieve_one,
@@ -53,6 +54,14 @@ def read_vm_properties(client, vm, extra_paths=()):
     if props.get("config.hardware.device") is None and "config.hardware.device" in props.missing:
         raise fault_to_error(props.missing["config.hardware.device"], "reading the devices of VM %s" % vm._moId)
     return props
+
+
+def find_and_read_vm(client, params):
+    """Find the VM the identity options of ``params`` name (``inventory.find_vm``) and read its
+    properties (identity, devices, power state, changeVersion) in one request. Returns (vm, props)."""
+    vm = find_vm(client, name=params.get("name"), uuid=params.get("uuid"), moid=params.get("moid"),
+                 datacenter=params.get("datacenter"), folder=params.get("folder"))
+    return vm, read_vm_properties(client, vm)
 
 
 def vm_identity(props):
