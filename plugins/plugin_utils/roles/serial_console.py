@@ -26,6 +26,7 @@ __metaclass__ = type
 
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports.ports import needed_ruleset
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import VM_IDENTITY_OPTIONS
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.registered import loop_results, per_vm
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import (
     flag,
@@ -37,11 +38,6 @@ from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted im
 
 ROLE = "serial_console"
 SCOPES = ("cluster", "host")
-
-
-def _results(registered):
-    """The loop results of a registered task (none for a task that did not run)."""
-    return [r for r in ((registered or {}).get("results") or []) if isinstance(r, dict) and "item" in r]
 
 
 def plan_group(allow_power_cycle, manage_firewall):
@@ -70,12 +66,10 @@ def _plans(notes, plan):
     """{host: the VM's entry of ``vms`` of its plan, or a failure}. ``plan``: the registered loop over
     the plan groups. A VM whose entry is invalid has its own failure in ``vms`` (the module plans the
     others); a group whose run failed as a whole (no ``vms``: the connection, say) fails every VM of it."""
-    failure = dict(failed=True, msg="the plan failed")
     plans = {}
-    for run in _results(plan):
-        group = [n for n in notes if n["asks"] and n["plan_group"] == run["item"]]
-        for index, vm in enumerate(group):
-            plans[vm["host"]] = run["vms"][index] if "vms" in run else dict(failure, msg=run.get("msg", failure["msg"]))
+    for run in loop_results(plan):
+        group = [n["host"] for n in notes if n["asks"] and n["plan_group"] == run["item"]]
+        plans.update(per_vm(run, group, "the plan failed"))
     return plans
 
 
@@ -170,7 +164,7 @@ def firewall_calls(needs, vm_hosts=None, dc_hosts=None):
     Hosts on which a rule set is enabled already are left out; hosts that need the same rule sets in the
     same datacenter share one call."""
     vm_reads = (vm_hosts or {}).get("hosts") or {}
-    datacenters = dict((run["item"], run["hosts"]) for run in _results(dc_hosts) if "hosts" in run)
+    datacenters = dict((run["item"], run["hosts"]) for run in loop_results(dc_hosts) if "hosts" in run)
     per_host = {}
 
     def want(host, datacenter, ruleset, enabled):
@@ -211,10 +205,8 @@ def results(outcome_all, applied=None):
     ``applied``: the registered loop of the configuration runs of bulk mode (one per entry of
     ``outcome_all["apply"]``, the item)."""
     changed_by = {}
-    for run in _results(applied):
-        for index, host in enumerate(run["item"]["hosts"]):
-            changed_by[host] = run["vms"][index] if "vms" in run else dict(
-                changed=False, failed=True, msg=run.get("msg", "the change failed"))
+    for run in loop_results(applied):
+        changed_by.update(per_vm(run, run["item"]["hosts"]))
     out = []
     for host, vm in outcome_all["vms"].items():
         result = changed_by.get(host, vm.get("result")) or {}

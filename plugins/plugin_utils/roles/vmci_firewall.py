@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.registered import per_vm
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.variables import role_message
 from ansible_collections.vmchannels.vsphere.plugins.plugin_utils.roles.wanted import truth, vmci_firewall_entry
 
@@ -38,7 +39,12 @@ def note(variables, host):
 
 def bulk_entries(notes):
     """The entries of the VMs of bulk mode that the bulk run configures, in the order of ``notes``."""
-    return [n["entry"] for n in notes or [] if truth(n["bulk"]) and not n["error"]]
+    return [n["entry"] for n in bulk_notes(notes)]
+
+
+def bulk_notes(notes):
+    """The notes of the VMs of bulk mode that the bulk run takes (their input is valid), in order."""
+    return [n for n in notes or [] if truth(n["bulk"]) and not n["error"]]
 
 
 def results(notes, applied=None):
@@ -48,15 +54,7 @@ def results(notes, applied=None):
     registers over it: the role sets it again afterwards) and ``entry`` for the configuration task of
     the default mode. ``applied``: the registered ``vm_vmci_filter_bulk`` run over
     :func:`bulk_entries` (skipped when no VM is of bulk mode)."""
-    applied = applied or {}
-    ran = [n for n in notes or [] if truth(n["bulk"]) and not n["error"]]
-    vms = applied.get("vms")
-    by_host = {}
-    for index, vm_note in enumerate(ran):
-        if vms is not None and index < len(vms):
-            by_host[vm_note["host"]] = vms[index]
-        else:
-            by_host[vm_note["host"]] = dict(changed=False, failed=True, msg=applied.get("msg", "the change failed"))
+    by_host = per_vm(applied, [n["host"] for n in bulk_notes(notes)])
     out = []
     for vm_note in notes or []:
         bulk = truth(vm_note["bulk"])
