@@ -20,11 +20,9 @@ from ansible_collections.vmchannels.vsphere.plugins.module_utils.engine.record i
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.options import (
     VM_IDENTITY_MODULE_KWARGS,
+    VM_IDENTITY_OPTIONS,
     vm_identity_errors,
 )
-
-#: What names an entry's VM: two entries alike in all of these are the same VM listed twice.
-IDENTITY = ("name", "uuid", "moid", "datacenter", "folder")
 
 
 def task_errors(params):
@@ -52,7 +50,7 @@ def entry_runs(entries, entry_spec, entry_errors):
         if not problems:
             entry = checked.validated_parameters
             problems = vm_identity_errors(entry) + entry_errors(entry)
-        identity = tuple((k, entry.get(k)) for k in IDENTITY)
+        identity = tuple((k, entry.get(k)) for k in VM_IDENTITY_OPTIONS)  # alike in all: listed twice
         if identity in seen and any(entry.get(k) for k in ("name", "uuid", "moid")):
             problems.append("the VM is listed twice (also vms[%d])" % seen[identity])
         seen.setdefault(identity, index)
