@@ -3,8 +3,8 @@ source (AST: comments, strings and docstrings do not count).
 
 The layers of docs/design.md as rules over files: the pure files take values and import nothing that
 talks to vSphere; ``vsphere/`` is the bottom layer; ``engine/`` (one run for one VM and for many)
-builds only on ``vsphere/``; the concerns (``serial_ports/``, ``vmci/``) build on the engine and never
-on each other; ``esxi_firewall/`` only on ``vsphere/``; module_utils ships with a module, so it never
+builds only on ``vsphere/``; the concerns (``serial_ports/``, ``vmci/``) build on the engine (and may
+read the ESXi firewall) and never on each other; ``esxi_firewall/`` only on ``vsphere/``; module_utils ships with a module, so it never
 imports controller code; modules are thin and import only module_utils. The config spec of a
 reconfiguration, with its ``changeVersion``, is built in one file, the engine alone finds many VMs,
 awaits their tasks and retries concurrent edits, and one file of serial_ports/ plans the ports and
