@@ -1,18 +1,8 @@
-"""Pure logic of serial ports: validation (serial_ports/validation.py), plan and diff (serial_ports/ports.py). Table-driven."""
+"""Pure logic of serial ports: plan and diff (serial_ports/ports.py). Table-driven."""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import ports as sp
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.serial_ports import validation
 
-
-def entry(number, backing=None, state="present", **options):
-    out = {"number": number, "state": state, "backing": backing}
-    for option in sp.OPTIONS:
-        out[option] = options.get(option)
-    return out
-
-
-def net(uri="telnet://:7001", direction=None, proxy=None):
-    return {"type": "network", "service_uri": uri, "direction": direction, "proxy_uri": proxy}
+from .helpers import entry, net
 
 
 def port(number, backing, **options):
@@ -20,84 +10,6 @@ def port(number, backing, **options):
                key=9000 + (number or 3), label="Serial port %s" % number, status="untried")
     out.update(options)
     return out
-
-
-# -- validation --------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("uri,direction,proxied,fragment", [
-    ("tcp://5000", "server", False, "no colon before the port"),
-    ("telnet://7001", "client", False, "telnet://:7001"),
-    ("ftp://host:21", "client", False, "scheme 'ftp'"),
-    ("telnet://:70000", "server", False, "1-65535"),
-    ("telnet://:0", "server", False, "1-65535"),
-    ("telnet://:7001", "client", False, "no host"),
-    ("", "server", False, "non-empty"),
-    ("telnet:// :7001", "server", False, "without spaces"),
-    ("just-a-name", "server", False, "not a URI"),
-])
-def test_bad_service_uri(uri, direction, proxied, fragment):
-    assert fragment in validation.validate_service_uri(uri, direction, proxied)
-
-
-@pytest.mark.parametrize("uri,direction,proxied", [
-    ("telnet://:7001", "server", False),
-    ("tcp://host.example.com:7001", "client", False),
-    ("tcp6://[fe80::1]:7001", "client", False),
-    ("telnets://h:7001#thumbprint=AB:CD&peerName=h", "client", False),
-    ("tcp+ssl://10.0.0.1:7001", "client", False),
-    ("host.example.com:7001", "client", False),
-    ("vSPC.py", "server", True),
-])
-def test_good_service_uri(uri, direction, proxied):
-    assert validation.validate_service_uri(uri, direction, proxied) is None
-
-
-@pytest.mark.parametrize("uri,fragment", [
-    ("tcp://vspc:13370", "telnet://HOST:PORT"),
-    ("telnet://admin:pw@vspc:13370", "user name or password"),
-    ("telnet://vspc", "telnet://HOST:PORT"),
-    ("telnet://vspc:99999", "1-65535"),
-])
-def test_bad_proxy_uri(uri, fragment):
-    assert fragment in validation.validate_proxy_uri(uri)
-
-
-@pytest.mark.parametrize("path,ok", [
-    ("[datastore1] web01/serial.log", True),
-    ("[my ds] a b/c.log", True),
-    ("datastore1/web01/serial.log", False),
-    ("[datastore1]web01.log", False),
-    ("[] x.log", False),
-    ("[ds] ", False),
-])
-def test_datastore_path(path, ok):
-    assert (validation.validate_datastore_path(path) is None) is ok
-
-
-@pytest.mark.parametrize("ports,fragment", [
-    ([entry(0, net())], "between 1 and 32"),
-    ([entry(33, net())], "between 1 and 32"),
-    ([entry(1, net()), entry(1, net())], "listed twice"),
-    ([entry(1, {"type": "file", "file_path": "[ds] a.log", "service_uri": "telnet://:1"})], "service_uri does not belong to a file backing"),
-    ([entry(1, {"type": "network"})], "service_uri is required"),
-    ([entry(1, {"type": "pipe", "pipe_name": " "})], "pipe_name is required"),
-    ([entry(1, {"type": "device"})], "device_name"),
-    ([entry(1, {"type": "device", "device_name": "/dev/x", "auto_detect": True})], "exclude each other"),
-    ([entry(1, {"type": "thinprint", "file_path": "[ds] a"})], "it takes no option"),
-    ([entry(1, net(), state="absent")], "state absent takes only number"),
-    ([entry(1, net(proxy="ssl://v:1"))], "proxy_uri"),
-])
-def test_validate_ports_errors(ports, fragment):
-    errors = validation.validate_ports(ports)
-    assert any(fragment in e for e in errors), errors
-
-
-def test_validate_ports_ok():
-    assert validation.validate_ports([
-        entry(1, net(proxy="telnet://vspc:13370")), entry(2, {"type": "file", "file_path": "[ds] a.log"}),
-        entry(3, state="absent"), entry(4, {"type": "thinprint"}), entry(5, yield_on_poll=False),
-        entry(6, {"type": "device", "auto_detect": True}), entry(7, {"type": "pipe", "pipe_name": "/tmp/p"}),
-    ]) == []
 
 
 # -- plan --------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Error messages for faults the simulator cannot produce (vcsim 0.24.2 speaks vSphere 6.5):
-an expired password at login (vim.fault.PasswordExpired, vSphere 7+), and the translation of
-vSphere faults raised in the middle of a run. Pure: no server; login is driven through a stand-in
-for pyVmomi's stub, the only place a unit test replaces pyVmomi here."""
+an expired password at login (vim.fault.PasswordExpired, vSphere 7+). Pure: no server; login is
+driven through a stand-in for pyVmomi's stub, the only place a unit test replaces pyVmomi here.
+The translation of faults raised in the middle of a run is in test_errors.py."""
 import pytest
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere import client as client_module
 from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.client import VSphereClient
-from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError, fault_to_error
+from ansible_collections.vmchannels.vsphere.plugins.module_utils.vsphere.errors import VSphereError
 from pyVmomi import vim, vmodl
 
 PASSWORD = "Unit-Secret-Pw-31"
@@ -51,20 +51,3 @@ def test_login_faults(monkeypatch, fault, kind, fragments):
         assert fragment in err.value.msg
     assert "vc.example.com:443" in err.value.msg or kind == "permission"
     assert PASSWORD not in err.value.msg
-
-
-@pytest.mark.parametrize("fault,kind,fragments", [
-    # NotAuthenticated is a NoPermission subclass: it must not read as a missing privilege.
-    (vim.fault.NotAuthenticated(privilegeId="System.View"), "login", ["session ended", "Run the task again"]),
-    (vim.fault.NoPermission(privilegeId="VirtualMachine.Config.AddRemoveDevice"), "permission",
-     ["VirtualMachine.Config.AddRemoveDevice"]),
-    (vim.fault.ConcurrentAccess(), "concurrent", ["changed by someone else", "retry"]),
-    (vmodl.fault.ManagedObjectNotFound(), "not_found", ["no longer exists"]),
-    (vmodl.fault.NotSupported(msg="template"), "fault", ["NotSupported"]),
-])
-def test_faults_during_a_run(fault, kind, fragments):
-    error = fault_to_error(fault, "reconfiguring VM 'web01'")
-    assert error.kind == kind
-    for fragment in fragments:
-        assert fragment in error.msg, error.msg
-    assert "web01" in error.msg
