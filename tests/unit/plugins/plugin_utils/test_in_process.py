@@ -1,10 +1,10 @@
 """Unit tests of the controller-side pieces of in-process execution: the action plugins, the
-interpreter check, the restoration of the worker's globals and the run's session store."""
+interpreter check and the restoration of the worker's globals (the run's session store is in
+test_sessions.py)."""
 import ast
 import importlib
 import json
 import os
-import stat
 import subprocess
 import sys
 
@@ -156,68 +156,6 @@ def test_run_main_restores_globals_when_the_task_times_out():
     with pytest.raises(Timeout):
         in_process.run_main(main, in_process.encode_arguments({}), {"VMCH_TASK_ENV": "x"}, None)
     assert dict(os.environ) == before_environ
-
-
-# -- the session store ---------------------------------------------------------------------------
-def _entry(store, password="secret-1", user="administrator@vsphere.local"):
-    return store.entry(hostname="vc.example.com", port=443, username=user, password=password,
-                       validate_certs=True, proxy_host=None, proxy_port=None, session_manager="SessionManager")
-
-
-def test_store_keys_by_host_port_user_and_a_keyed_hash_of_the_password(tmp_path):
-    store = sessions.SessionStore(str(tmp_path / "s"))
-    assert _entry(store).path == _entry(store).path
-    assert _entry(store).path != _entry(store, password="secret-2").path
-    assert _entry(store).path != _entry(store, user="other").path
-    # the name is keyed with the run's secret: another run cannot compute it from the password
-    assert _entry(sessions.SessionStore(str(tmp_path / "t"))).path.split("/")[-1] != _entry(store).path.split("/")[-1]
-    assert "secret-1" not in _entry(store).path
-
-
-def test_store_logs_in_once_and_writes_private_files_without_the_password(tmp_path):
-    store = sessions.SessionStore(str(tmp_path / "s"))
-    logins = []
-
-    def login():
-        logins.append(1)
-        return 'vmware_soap_session="cookie-%d"' % len(logins)
-
-    cookie, reused = _entry(store).checkout(login)
-    assert (cookie, reused) == ('vmware_soap_session="cookie-1"', False)
-    assert _entry(store).checkout(login) == (cookie, True)
-    assert len(logins) == 1
-    assert stat.S_IMODE(os.stat(store.directory).st_mode) == 0o700
-    path = _entry(store).path
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    with open(path) as handle:
-        text = handle.read()
-    assert "secret-1" not in text
-    assert json.loads(text)["cookie"] == cookie
-
-
-def test_store_renews_a_stale_session_once(tmp_path):
-    store = sessions.SessionStore(str(tmp_path / "s"))
-    logins = []
-
-    def login():
-        logins.append(1)
-        return "cookie-%d" % len(logins)
-
-    _entry(store).checkout(login)
-    # this worker's cookie was refused: a new login replaces it
-    assert _entry(store).renew("cookie-1", login) == "cookie-2"
-    # another worker with the same stale cookie takes the renewed one without logging in
-    assert _entry(store).renew("cookie-1", login) == "cookie-2"
-    assert len(logins) == 2
-
-
-def test_store_for_task_only_in_a_worker_of_the_preparing_process(monkeypatch, tmp_path):
-    store = sessions.SessionStore(str(tmp_path / "s"))
-    monkeypatch.setattr(sessions, "_store", store)
-    monkeypatch.setattr(sessions, "_store_pid", os.getppid())
-    assert sessions.store_for_task() is store
-    monkeypatch.setattr(sessions, "_store_pid", os.getpid())
-    assert sessions.store_for_task() is None
 
 
 def test_an_untested_ansible_core_ships_the_module(monkeypatch):

@@ -1,7 +1,10 @@
 """The run's shared session (plugins/plugin_utils/sessions.py, the renewal in module_utils/vsphere/client.py):
-what its key holds, a refused login remembered for the run, and a renewal whose own login is refused."""
+what its key holds, a refused login remembered for the run, a renewal whose own login is refused, and
+the store itself: one login, private files without the password, one renewal of a stale session, the
+store only in a worker of the preparing process."""
 import json
 import os
+import stat
 import threading
 
 import pytest
@@ -139,3 +142,65 @@ def test_a_renewal_whose_login_is_refused_ends_the_task_instead_of_deadlocking(s
     assert outcome[0].kind == "login"
     assert stub.sent == ["RetrievePropertiesEx", "Login"]
     assert json.load(open(_entry(store).path))["cookie"] == "vmware_soap_session=\"stored\""
+
+
+# -- the session store ---------------------------------------------------------------------------
+def _store_entry(store, password="secret-1", user="administrator@vsphere.local"):
+    return store.entry(hostname="vc.example.com", port=443, username=user, password=password,
+                       validate_certs=True, proxy_host=None, proxy_port=None, session_manager="SessionManager")
+
+
+def test_store_keys_by_host_port_user_and_a_keyed_hash_of_the_password(tmp_path):
+    store = sessions.SessionStore(str(tmp_path / "s"))
+    assert _store_entry(store).path == _store_entry(store).path
+    assert _store_entry(store).path != _store_entry(store, password="secret-2").path
+    assert _store_entry(store).path != _store_entry(store, user="other").path
+    # the name is keyed with the run's secret: another run cannot compute it from the password
+    assert _store_entry(sessions.SessionStore(str(tmp_path / "t"))).path.split("/")[-1] != _store_entry(store).path.split("/")[-1]
+    assert "secret-1" not in _store_entry(store).path
+
+
+def test_store_logs_in_once_and_writes_private_files_without_the_password(tmp_path):
+    store = sessions.SessionStore(str(tmp_path / "s"))
+    logins = []
+
+    def login():
+        logins.append(1)
+        return 'vmware_soap_session="cookie-%d"' % len(logins)
+
+    cookie, reused = _store_entry(store).checkout(login)
+    assert (cookie, reused) == ('vmware_soap_session="cookie-1"', False)
+    assert _store_entry(store).checkout(login) == (cookie, True)
+    assert len(logins) == 1
+    assert stat.S_IMODE(os.stat(store.directory).st_mode) == 0o700
+    path = _store_entry(store).path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as handle:
+        text = handle.read()
+    assert "secret-1" not in text
+    assert json.loads(text)["cookie"] == cookie
+
+
+def test_store_renews_a_stale_session_once(tmp_path):
+    store = sessions.SessionStore(str(tmp_path / "s"))
+    logins = []
+
+    def login():
+        logins.append(1)
+        return "cookie-%d" % len(logins)
+
+    _store_entry(store).checkout(login)
+    # this worker's cookie was refused: a new login replaces it
+    assert _store_entry(store).renew("cookie-1", login) == "cookie-2"
+    # another worker with the same stale cookie takes the renewed one without logging in
+    assert _store_entry(store).renew("cookie-1", login) == "cookie-2"
+    assert len(logins) == 2
+
+
+def test_store_for_task_only_in_a_worker_of_the_preparing_process(monkeypatch, tmp_path):
+    store = sessions.SessionStore(str(tmp_path / "s"))
+    monkeypatch.setattr(sessions, "_store", store)
+    monkeypatch.setattr(sessions, "_store_pid", os.getppid())
+    assert sessions.store_for_task() is store
+    monkeypatch.setattr(sessions, "_store_pid", os.getpid())
+    assert sessions.store_for_task() is None
