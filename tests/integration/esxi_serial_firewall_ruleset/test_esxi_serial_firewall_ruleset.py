@@ -5,7 +5,7 @@ table and implements UpdateRuleset for test set-up only (tests/vcsim/launcher/fi
 set-up below restricts allowed-IP lists with UpdateRuleset through pyVmomi; after each playbook
 run, every rule set of every host (enabled flag, allIp, addresses, networks) is read back and
 compared with the state before. The simulator trace (sim.soap_calls()) shows the modules never
-call UpdateRuleset; tests/unit/plugins/module_utils/esxi_firewall/test_rulesets.py proves the same with a recorded call list.
+call UpdateRuleset; tests/unit/plugins/module_utils/esxi_firewall/test_hosts.py proves the same with a recorded call list.
 
 Every test that changes a firewall uses its own simulator (fresh_vcsim): other modules' tests
 read the rule sets of the session simulator's hosts.
