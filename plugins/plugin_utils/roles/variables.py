@@ -93,6 +93,13 @@ def unknown_variables(notes, role, known):
     return out
 
 
+def role_variable_names(names, role):
+    """The names of ``names`` that belong to ``role`` (``<role>_*``), less what the role sets itself
+    (:data:`ROLE_RESULTS`); sorted."""
+    prefix, own = role + "_", ROLE_RESULTS.get(role, ())
+    return sorted(name for name in names if name.startswith(prefix) and name not in own)
+
+
 def inventory_notes(hosts, hostvars, role):
     """``[{host, variables}]`` (what :func:`unknown_variables` reads) from the inventory variables of
     ``hosts``: for the VMs a playbook does not run the role for, whose notes the role never takes."""

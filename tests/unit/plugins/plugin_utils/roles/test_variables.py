@@ -69,3 +69,9 @@ def test_inventory_notes_hold_the_role_variables_each_host_sets():
                 "web02": {}}
     assert variables.inventory_notes(["web01", "web02"], hostvars, "vmci_firewall") == [
         {"host": "web01", "variables": ["vmci_firewall_profle"]}, {"host": "web02", "variables": []}]
+
+
+def test_role_variable_names_leave_out_other_roles_and_what_the_role_sets():
+    names = ["serial_console_ports", "serial_console_result", "serial_console_port", "vmci_firewall_profile", "x"]
+    assert variables.role_variable_names(names, "serial_console") == ["serial_console_port", "serial_console_ports"]
+    assert variables.role_variable_names(names, "vmci_firewall") == ["vmci_firewall_profile"]
