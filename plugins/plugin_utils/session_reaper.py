@@ -136,7 +136,7 @@ def collection_root(client_file, client_module):
     collection path that holds ``ansible_collections/``. ``ValueError`` if the file is not there."""
     parts = client_module.split(".")
     root = client_file
-    for _ in parts:
+    for dummy in parts:
         root = os.path.dirname(root)
     expected = os.path.join(root, *parts) + ".py"
     if not (os.path.exists(expected) and os.path.samefile(expected, client_file)):

@@ -277,7 +277,7 @@ ROLE_CASES = [
         "type": "network", "service_uri": "vSPC.py", "proxy_uri": "telnet://u:p@vspc:1"}}]),
      ["proxy_uri", "user name or password"]),
     ("role: empty VM name", SC, dict(serial_console_vm="", serial_console_ports=[{"number": 1, "backing": {
-        "type": "thinprint"}}]), ["name must not be empty"]),
+        "type": "thinprint"}}]), ["serial_console_vm must not be empty"]),  # the role's variable, not the option
     ("role: rule ports out of range", VW, dict(vmci_firewall_rules=[{"action": "deny", "protocol": "stream",
                                                                      "direction": "host", "ports": "70000"}]),
      ["ports", "0-65535"]),
