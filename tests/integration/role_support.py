@@ -1,13 +1,13 @@
 """What the role and playbook tests share: the playbooks, the VMs and ports they configure, the
 simulator's trace of a run and reads of the VMs and hosts back through pyVmomi.
 """
+import collections
 import json
 import os
 
+from conftest import ROOT
 from pyVmomi import vim
 from vcsimctl import soap_methods, soap_requests
-
-from conftest import ROOT
 from vsphere_helpers import find_vm, name_index_checks, serial_ports, vm_name_lookups
 
 SERIAL_CONSOLE = os.path.join(ROOT, "playbooks", "serial_console.yml")
@@ -96,3 +96,31 @@ def vmci_state(si, name):
     rules = [(f.action, f.protocol, f.direction, f.lowerDstPortBoundary, f.upperDstPortBoundary)
              for f in sorted((device.filterInfo.filters if device.filterInfo else []) or [], key=lambda f: f.rank)]
     return device.filterEnable, rules
+
+
+def role_tasks(run, role):
+    """{task name (without the role prefix): [(host, status), ...]} of the tasks of ``role`` (its
+    argument validation included), from the test callback's results."""
+    tasks = collections.OrderedDict()
+    for entry in run.results:
+        if entry["task"].startswith("vmchannels.vsphere.%s : " % role) or "arg spec 'main'" in entry["task"]:
+            tasks.setdefault(entry["task"].split(" : ", 1)[-1], []).append((entry["host"], entry["status"]))
+    return tasks
+
+
+def assert_tasks_per_vm(run, vms, role, per_vm_tasks, max_play_tasks):
+    """The role ran exactly ``per_vm_tasks`` for each VM of ``vms`` and at most ``max_play_tasks``
+    once for the play (run_once, for the first VM of the play). Returns :func:`role_tasks`."""
+    tasks = role_tasks(run, role)
+    per_vm = [name for name, runs in tasks.items() if len(runs) > 1]
+    assert per_vm == per_vm_tasks, list(tasks)
+    for name in per_vm:
+        assert sorted(host for host, dummy in tasks[name]) == sorted(vms), (name, tasks[name])
+    once = [name for name, runs in tasks.items() if len(runs) == 1]
+    assert len(once) <= max_play_tasks, once
+    per_host = collections.Counter(host for runs in tasks.values() for host, dummy in runs)
+    first = set(runs[0][0] for name, runs in tasks.items() if name in once)
+    assert len(first) <= 1, first  # the run_once tasks run for the first VM of the play
+    for vm in vms:
+        assert per_host[vm] == len(per_vm_tasks) + (len(once) if vm in first else 0), (vm, per_host)
+    return tasks

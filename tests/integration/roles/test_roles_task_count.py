@@ -6,12 +6,10 @@ skipped alike); the role must run exactly four tasks per VM in either mode (its 
 validation, the note of what the VM asks for, the report, the configuration task of the default
 mode), and every other task once for the whole play, whatever the number of VMs. The ports are
 read back through pyVmomi."""
-import collections
 
 import pytest
-
 from conftest import connect, run_playbook
-from role_support import SERIAL_CONSOLE, SIX_VMS, snapshot, write_inventory
+from role_support import SERIAL_CONSOLE, SIX_VMS, assert_tasks_per_vm, snapshot, write_inventory
 from vsphere_helpers import find_vm, power
 
 pytestmark = pytest.mark.performance
@@ -27,31 +25,8 @@ BULK_PORTS_TASK = "Ports | Configure the serial ports of every VM of bulk mode w
 MAX_PLAY_TASKS = 10
 
 
-def role_tasks(run):
-    """{task name (without the role prefix): [(host, status), ...]} of the role's tasks."""
-    tasks = collections.OrderedDict()
-    for entry in run.results:
-        if not entry["task"].startswith("vmchannels.vsphere.serial_console : ") and "arg spec 'main'" not in entry["task"]:
-            continue
-        name = entry["task"].split(" : ", 1)[-1]
-        tasks.setdefault(name, []).append((entry["host"], entry["status"]))
-    return tasks
-
-
 def assert_four_tasks_per_vm(run, vms):
-    tasks = role_tasks(run)
-    per_vm = [name for name, runs in tasks.items() if len(runs) > 1]
-    assert per_vm == PER_VM_TASKS, list(tasks)
-    for name in per_vm:
-        assert sorted(host for host, dummy in tasks[name]) == sorted(vms), (name, tasks[name])
-    once = [name for name, runs in tasks.items() if len(runs) == 1]
-    assert len(once) <= MAX_PLAY_TASKS, once
-    per_host = collections.Counter(host for runs in tasks.values() for host, dummy in runs)
-    first = set(runs[0][0] for name, runs in tasks.items() if name in once)
-    assert len(first) <= 1, first  # the run_once tasks run for the first VM of the play
-    for vm in vms:
-        assert per_host[vm] == 4 + (len(once) if vm in first else 0), (vm, per_host)
-    return tasks
+    return assert_tasks_per_vm(run, vms, "serial_console", PER_VM_TASKS, MAX_PLAY_TASKS)
 
 
 @pytest.mark.matrix

@@ -3,11 +3,10 @@ default mode (tests/integration/roles/test_roles.py) with one vm_vmci_filter_bul
 play, in the run's one session; and the same task-count discipline as the serial_console role: four
 tasks per VM in either mode (the argument validation, the note, the report, the configuration task
 of the default mode), every other task once for the play. Read back through pyVmomi."""
-import collections
 
 import pytest
 from conftest import connect, run_playbook
-from role_support import VMCI_FIREWALL, Trace, changed_hosts, vmci_state, write_inventory
+from role_support import VMCI_FIREWALL, Trace, assert_tasks_per_vm, changed_hosts, vmci_state, write_inventory
 
 DENY_ALL = ("deny", "anyProtocol", "anyDirection", None, None)
 VMS = {
@@ -30,23 +29,8 @@ PER_VM_TASKS = [
 MAX_PLAY_TASKS = 4
 
 
-def role_tasks(run):
-    tasks = collections.OrderedDict()
-    for entry in run.results:
-        if entry["task"].startswith("vmchannels.vsphere.vmci_firewall : ") or "arg spec 'main'" in entry["task"]:
-            tasks.setdefault(entry["task"].split(" : ", 1)[-1], []).append((entry["host"], entry["status"]))
-    return tasks
-
-
 def assert_four_tasks_per_vm(run, vms):
-    tasks = role_tasks(run)
-    per_vm = [name for name, runs in tasks.items() if len(runs) > 1]
-    assert per_vm == PER_VM_TASKS, list(tasks)
-    for name in per_vm:
-        assert sorted(host for host, dummy in tasks[name]) == sorted(vms), (name, tasks[name])
-    once = [name for name, runs in tasks.items() if len(runs) == 1]
-    assert len(once) <= MAX_PLAY_TASKS, once
-    return tasks
+    return assert_tasks_per_vm(run, vms, "vmci_firewall", PER_VM_TASKS, MAX_PLAY_TASKS)
 
 
 @pytest.mark.matrix
